@@ -1,0 +1,91 @@
+"""Configuration classes, one per environment; every setting can be overridden
+from the environment. `consult.create_app` validates the result and refuses to
+start on a bad value, naming the setting."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("CONSULT_INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    ENV_NAME = "base"
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'consult.sqlite3'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    # Languages residents may be offered; each must be in consult.i18n.LANGUAGES.
+    CONSULT_LANGUAGES = os.environ.get("CONSULT_LANGUAGES", "en,gu,pa,ur,pl,so,bn,ar").split(",")
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+    # A resident's whole questionnaire fits in far less; a bigger body is an attack or a mistake.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024))
+    MAX_FORM_MEMORY_SIZE = 500_000
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    SESSION_COOKIE_NAME = "consult_session"
+    # Officers' sessions end after this much inactivity, checked on the server too.
+    OFFICER_SESSION_IDLE = timedelta(minutes=int(os.environ.get("OFFICER_SESSION_IDLE_MINUTES", 60)))
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # CSRF tokens last the session: a resident who pauses mid-survey must not lose a page.
+    WTF_CSRF_TIME_LIMIT = None
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
+    LOGIN_LOCKOUT = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15)))
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_PUBLIC = os.environ.get("RATELIMIT_PUBLIC", "120 per minute")
+    RATELIMIT_SIGN_IN = os.environ.get("RATELIMIT_SIGN_IN", "20 per minute")
+    HSTS = False
+    MIN_BASE = int(os.environ.get("CONSULT_MIN_BASE", 30))
+    DISCLOSURE_MIN_CELL = int(os.environ.get("CONSULT_DISCLOSURE_MIN_CELL", 10))
+    SEED_ALLOWED = True
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = os.environ.get("SECRET_KEY", "testing-secret-key-not-for-production")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+    SESSION_COOKIE_SECURE = False
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", False)
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    HSTS = True
+    SEED_ALLOWED = False
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None = None) -> type[Config]:
+    name = name or os.environ.get("CONSULT_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ValueError(
+            f"CONSULT_ENV={name!r} is not a known environment; use one of {', '.join(CONFIGS)}"
+        ) from None

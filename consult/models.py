@@ -1,0 +1,416 @@
+"""The data model. Every row of partnership data hangs off exactly one
+`Partnership` (the tenant); services reach it only through queries scoped to
+the signed-in user's partnership (see `consult.security`).
+
+Stored values never depend on language: options are stable codes, and every
+prompt, hint and label lives in `TextEntry`, one row per language."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    OFFICER = "officer"
+    VIEWER = "viewer"
+
+
+# Roles are ordered: an admin may do what an officer may, an officer what a viewer may.
+ROLE_RANK = {Role.VIEWER: 1, Role.OFFICER: 2, Role.ADMIN: 3}
+
+
+class SurveyStatus(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+    PUBLISHED = "published"
+
+
+class Audience(enum.StrEnum):
+    RESIDENTS = "residents"
+    STAKEHOLDERS = "stakeholders"
+
+
+class QuestionType(enum.StrEnum):
+    SINGLE = "single"  # single choice
+    MULTIPLE = "multiple"  # multiple choice
+    SCALE = "scale"  # rating scale (Likert) with "don't know"
+    GRID = "grid"  # several items on one scale
+    RANKING = "ranking"  # rank / pick top N
+    TEXT = "text"  # free text
+    NUMBER = "number"
+    AREA = "area"  # ward or postcode district from a list
+
+
+CHOICE_TYPES = {QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.SCALE, QuestionType.AREA}
+
+
+class OptionKind(enum.StrEnum):
+    CHOICE = "choice"  # an answer a respondent can pick (or a scale point)
+    ITEM = "item"  # a row of a grid
+
+
+class ResponseStatus(enum.StrEnum):
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+
+
+class Channel(enum.StrEnum):
+    ONLINE = "online"
+    PAPER = "paper"
+    ASSISTED = "assisted"  # face to face, keyed by an officer or volunteer
+    KIOSK = "kiosk"
+
+
+class TranslationStatus(enum.StrEnum):
+    MACHINE = "machine"  # drafted by machine translation, a native speaker must review it
+    DRAFT = "draft"  # written by a person, not yet reviewed
+    REVIEWED = "reviewed"
+
+
+# Demographic roles a question may carry; the same names are used in
+# benchmarks, analysis and exports.
+DEMOGRAPHIC_VARIABLES = (
+    "age_band",
+    "sex",
+    "gender_identity",
+    "ethnic_group",
+    "ethnic_group_detailed",
+    "religion",
+    "disability",
+    "sexual_orientation",
+    "tenure",
+    "english_proficiency",
+    "main_language",
+    "area",
+    "partner_type",
+)
+SPECIAL_CATEGORY_VARIABLES = frozenset(
+    {"ethnic_group", "ethnic_group_detailed", "religion", "disability", "sexual_orientation"}
+)
+
+
+class Partnership(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    colour: Mapped[str | None] = mapped_column(sa.String(7))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="partnership")
+    surveys: Mapped[list[Survey]] = relationship(back_populates="partnership")
+
+
+class User(db.Model):
+    __tablename__ = "user_account"  # "user" is reserved in PostgreSQL
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    failed_sign_ins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user")
+
+
+class Membership(db.Model):
+    __table_args__ = (sa.UniqueConstraint("user_id", "partnership_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnership.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(sa.String(20))
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    partnership: Mapped[Partnership] = relationship(back_populates="memberships")
+
+
+class PartnerOrganisation(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("partnership.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(200))
+    # police, council, fire, health, probation, voluntary, other
+    kind: Mapped[str] = mapped_column(sa.String(30))
+
+
+class Survey(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("partnership.id", ondelete="CASCADE"), index=True
+    )
+    # Public URL /s/<slug>: unique across the whole service.
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    audience: Mapped[str] = mapped_column(sa.String(20), default=Audience.RESIDENTS)
+    status: Mapped[str] = mapped_column(sa.String(20), default=SurveyStatus.DRAFT)
+    default_language: Mapped[str] = mapped_column(sa.String(8), default="en")
+    # Comma-separated language codes, default language first.
+    languages_csv: Mapped[str] = mapped_column("languages", sa.String(100), default="en")
+    opens_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    closes_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    retention_until: Mapped[date | None] = mapped_column(sa.Date)
+    # Days a saved, unsubmitted response can be resumed.
+    resume_days: Mapped[int] = mapped_column(default=28)
+    requires_invitation: Mapped[bool] = mapped_column(default=False)
+    # Waves: the survey this one repeats (same question keys), and its number.
+    baseline_id: Mapped[int | None] = mapped_column(sa.ForeignKey("survey.id", ondelete="SET NULL"))
+    wave: Mapped[int] = mapped_column(default=1)
+    retention_applied_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    partnership: Mapped[Partnership] = relationship(back_populates="surveys")
+    sections: Mapped[list[Section]] = relationship(
+        back_populates="survey", order_by="Section.position", cascade="all, delete-orphan"
+    )
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="survey", order_by="Question.position", cascade="all, delete-orphan"
+    )
+    texts: Mapped[list[TextEntry]] = relationship(
+        back_populates="survey", cascade="all, delete-orphan"
+    )
+
+    @property
+    def languages(self) -> list[str]:
+        return [code for code in self.languages_csv.split(",") if code]
+
+    @languages.setter
+    def languages(self, codes: list[str]) -> None:
+        ordered = [self.default_language] + [c for c in codes if c != self.default_language]
+        self.languages_csv = ",".join(dict.fromkeys(ordered))
+
+
+class Section(db.Model):
+    __table_args__ = (sa.UniqueConstraint("survey_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(sa.ForeignKey("survey.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(sa.String(60))
+    position: Mapped[int] = mapped_column(default=0)
+    # "about_you" sections hold equality-monitoring questions; "special" ones
+    # special-category questions, asked only after explicit consent.
+    kind: Mapped[str] = mapped_column(sa.String(20), default="standard")
+
+    survey: Mapped[Survey] = relationship(back_populates="sections")
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="section", order_by="Question.position"
+    )
+
+
+class Question(db.Model):
+    __table_args__ = (sa.UniqueConstraint("survey_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(sa.ForeignKey("survey.id", ondelete="CASCADE"))
+    section_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("section.id", ondelete="SET NULL")
+    )
+    # The variable name in every export, DataFrame and SPSS file.
+    key: Mapped[str] = mapped_column(sa.String(60))
+    position: Mapped[int] = mapped_column(default=0)
+    type: Mapped[str] = mapped_column(sa.String(20))
+    required: Mapped[bool] = mapped_column(default=False)
+    # A condition on earlier answers, e.g. {"question": "age_band", "in": ["16-24"]};
+    # None means always shown. Evaluated only by consult.services.path.
+    show_if: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    demographic: Mapped[str | None] = mapped_column(sa.String(40))
+    special_category: Mapped[bool] = mapped_column(default=False)
+    # Type-specific settings: top_n, max_length, min, max, unit ...
+    settings: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    bank_key: Mapped[str | None] = mapped_column(sa.String(60))
+
+    survey: Mapped[Survey] = relationship(back_populates="questions")
+    section: Mapped[Section | None] = relationship(back_populates="questions")
+    options: Mapped[list[Option]] = relationship(
+        back_populates="question", order_by="Option.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def choices(self) -> list[Option]:
+        return [o for o in self.options if o.kind == OptionKind.CHOICE]
+
+    @property
+    def items(self) -> list[Option]:
+        return [o for o in self.options if o.kind == OptionKind.ITEM]
+
+
+class Option(db.Model):
+    __table_args__ = (sa.UniqueConstraint("question_id", "kind", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(sa.ForeignKey("question.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(10), default=OptionKind.CHOICE)
+    code: Mapped[str] = mapped_column(sa.String(60))
+    position: Mapped[int] = mapped_column(default=0)
+    # "None of these" / "Prefer not to say": cannot be combined with other choices.
+    exclusive: Mapped[bool] = mapped_column(default=False)
+    # "Prefer not to say" / "Don't know": a non-answer for analysis.
+    is_missing: Mapped[bool] = mapped_column(default=False)
+    # The population benchmark category this code counts towards, if any.
+    benchmark_category: Mapped[str | None] = mapped_column(sa.String(200))
+
+    question: Mapped[Question] = relationship(back_populates="options")
+
+
+class TextEntry(db.Model):
+    """One piece of survey content in one language. `key` names what it is:
+    `survey.title`, `section.<key>.title`, `q.<key>.prompt`, `q.<key>.hint`,
+    `o.<question>.<code>` (options), `i.<question>.<code>` (grid items)."""
+
+    __table_args__ = (sa.UniqueConstraint("survey_id", "key", "language"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(sa.String(200))
+    language: Mapped[str] = mapped_column(sa.String(8))
+    value: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(20), default=TranslationStatus.REVIEWED)
+    # Digest of the default-language text this translation was made from, so a
+    # later change to the source marks the translation outdated.
+    source_digest: Mapped[str | None] = mapped_column(sa.String(64))
+    updated_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    survey: Mapped[Survey] = relationship(back_populates="texts")
+
+
+class Invitation(db.Model):
+    """A code printed on a paper letter: one response per code."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    response_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("response.id", ondelete="SET NULL"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class Response(db.Model):
+    # No IP address or user agent is ever stored with answers.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey.id", ondelete="CASCADE"), index=True
+    )
+    # Shown to the resident on the confirmation page; used for erasure requests.
+    reference: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    language: Mapped[str] = mapped_column(sa.String(8))
+    channel: Mapped[str] = mapped_column(sa.String(20), default=Channel.ONLINE)
+    status: Mapped[str] = mapped_column(sa.String(20), default=ResponseStatus.IN_PROGRESS)
+    # The resident's consent to special-category questions: None = not asked yet.
+    special_consent: Mapped[bool | None] = mapped_column()
+    resume_code_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    # A unique key per submission attempt: a replayed or racing submit finds the
+    # constraint, never a second row.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    started_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    submitted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Paper and face-to-face entry.
+    entered_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    batch: Mapped[str | None] = mapped_column(sa.String(60))
+    keying: Mapped[int] = mapped_column(default=1)
+
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan"
+    )
+
+
+class Answer(db.Model):
+    # Empty strings, not NULLs, in the key columns: NULLs never collide in a
+    # unique constraint, so duplicates would slip through on both engines.
+    __table_args__ = (
+        sa.UniqueConstraint("response_id", "question_id", "item_code", "option_code"),
+        sa.Index("ix_answer_question", "question_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(sa.ForeignKey("response.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(sa.ForeignKey("question.id", ondelete="CASCADE"))
+    item_code: Mapped[str] = mapped_column(sa.String(60), default="")
+    option_code: Mapped[str] = mapped_column(sa.String(60), default="")
+    rank: Mapped[int | None] = mapped_column()
+    number: Mapped[float | None] = mapped_column(sa.Float)
+    text: Mapped[str | None] = mapped_column(sa.Text)
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+    question: Mapped[Question] = relationship()
+
+
+class BenchmarkSet(db.Model):
+    """A version of a partnership's population benchmarks; results name the
+    version they were weighted to."""
+
+    __table_args__ = (sa.UniqueConstraint("partnership_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("partnership.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column()
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    rows: Mapped[list[PopulationBenchmark]] = relationship(
+        back_populates="benchmark_set", cascade="all, delete-orphan"
+    )
+
+
+class PopulationBenchmark(db.Model):
+    __table_args__ = (sa.UniqueConstraint("benchmark_set_id", "variable", "category"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    benchmark_set_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("benchmark_set.id", ondelete="CASCADE"), index=True
+    )
+    variable: Mapped[str] = mapped_column(sa.String(40))
+    category: Mapped[str] = mapped_column(sa.String(200))
+    population_share: Mapped[float] = mapped_column(sa.Float)
+    base: Mapped[int | None] = mapped_column()
+    status: Mapped[str] = mapped_column(sa.String(20), default="")
+    source: Mapped[str] = mapped_column(sa.Text, default="")
+
+    benchmark_set: Mapped[BenchmarkSet] = relationship(back_populates="rows")
+
+
+class AuditEvent(db.Model):
+    """Who did what and when. Never holds a resident's answers or contact details."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("partnership.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    action: Mapped[str] = mapped_column(sa.String(60))
+    target: Mapped[str] = mapped_column(sa.String(200), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, index=True
+    )
+
+    user: Mapped[User | None] = relationship()

@@ -1,0 +1,149 @@
+"""Who may see what: role checks on officer views, tenant scoping of every
+query of partnership data, and the security headers on every response.
+
+Every view is marked either `@public` or `@role_required(...)`; a test over the
+route map fails when a view is neither, so a new officer route cannot ship
+without a role check."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from sqlalchemy import select
+
+from .extensions import db
+from .models import ROLE_RANK, Membership, Partnership, Role, User
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def public(view: F) -> F:
+    """Mark a view as open to anyone (resident pages, sign-in, static pages)."""
+    view._consult_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def role_required(role: Role) -> Callable[[F], F]:
+    """The signed-in user must hold at least `role` in the current partnership."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if g.get("user") is None:
+                return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+            membership = g.get("membership")
+            if membership is None or ROLE_RANK[Role(membership.role)] < ROLE_RANK[role]:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped._consult_role = role  # type: ignore[attr-defined]
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def current_partnership() -> Partnership:
+    partnership = g.get("partnership")
+    if partnership is None:
+        abort(403)
+    return partnership
+
+
+def owned_or_404(model: type, object_id: int, **filters: Any) -> Any:
+    """Fetch a row of the current partnership's data, or 404. Another
+    partnership's row is indistinguishable from a row that does not exist."""
+    partnership = current_partnership()
+    stmt = select(model).filter_by(id=object_id, partnership_id=partnership.id, **filters)
+    obj = db.session.scalars(stmt).first()
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def has_role(role: Role) -> bool:
+    membership = g.get("membership")
+    return membership is not None and ROLE_RANK[Role(membership.role)] >= ROLE_RANK[role]
+
+
+def load_signed_in_user() -> None:
+    g.user = None
+    g.membership = None
+    g.partnership = None
+    user_id = session.get("user_id")
+    if user_id is None:
+        return
+    now = datetime.now(UTC).timestamp()
+    last_seen = session.get("last_seen", 0)
+    idle = current_app.config["OFFICER_SESSION_IDLE"].total_seconds()
+    # Expiry is checked here, on the server: a stolen cookie stops working too.
+    if now - last_seen > idle:
+        session.clear()
+        g.session_expired = True
+        return
+    session["last_seen"] = now
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active or session.get("auth_epoch") != _auth_epoch(user):
+        session.clear()
+        return
+    g.user = user
+    partnership_id = session.get("partnership_id")
+    membership = db.session.scalars(
+        select(Membership).filter_by(user_id=user.id, partnership_id=partnership_id)
+    ).first()
+    if membership is None:
+        membership = db.session.scalars(select(Membership).filter_by(user_id=user.id)).first()
+    if membership is not None:
+        session["partnership_id"] = membership.partnership_id
+        g.membership = membership
+        g.partnership = membership.partnership
+
+
+def _auth_epoch(user: User) -> str:
+    # Changing the password ends every other session of that user.
+    return user.password_hash[-16:]
+
+
+def start_session(user: User, membership: Membership | None) -> None:
+    session.clear()
+    session.permanent = True
+    session["user_id"] = user.id
+    session["auth_epoch"] = _auth_epoch(user)
+    session["last_seen"] = datetime.now(UTC).timestamp()
+    if membership is not None:
+        session["partnership_id"] = membership.partnership_id
+
+
+def csp_nonce() -> str:
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def register_security(app: Flask) -> None:
+    app.before_request(load_signed_in_user)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+
+    @app.after_request
+    def security_headers(response):  # type: ignore[no-untyped-def]
+        nonce = csp_nonce()
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; "
+            f"script-src 'self' 'nonce-{nonce}'; "
+            "style-src 'self'; img-src 'self' data:; font-src 'self'; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        )
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if app.config.get("HSTS"):
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if g.get("user") is not None or request.path.startswith("/s/"):
+            # Answers and officer pages must not sit in a shared computer's cache.
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

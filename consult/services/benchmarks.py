@@ -1,0 +1,180 @@
+"""Population benchmarks: a partnership's population shares by demographic
+variable and category (for example Census 2021 margins), versioned so every
+result can say which version it was compared or weighted to."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import DEMOGRAPHIC_VARIABLES, BenchmarkSet, Partnership, PopulationBenchmark, User
+from . import ServiceError
+from .audit import record
+
+REQUIRED_COLUMNS = ("variable", "category", "population_share")
+SUM_TOLERANCE = 0.01
+MAX_ROWS = 5000
+
+
+class BenchmarkFileError(ServiceError):
+    """Every problem in an uploaded file, each with its line number."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("The benchmark file has problems: " + "; ".join(problems[:5]))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class BenchmarkRow:
+    variable: str
+    category: str
+    population_share: float
+    base: int | None
+    status: str
+    source: str
+
+
+def parse_benchmarks(
+    content: str | bytes, *, allowed_categories: dict[str, set[str]] | None = None
+) -> list[BenchmarkRow]:
+    """Read and check a benchmark CSV. Raises BenchmarkFileError naming each
+    bad line; nothing is stored by this function."""
+    if isinstance(content, bytes):
+        try:
+            content = content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise BenchmarkFileError(["the file is not UTF-8 text (save it as CSV UTF-8)"]) from None
+    reader = csv.DictReader(io.StringIO(content))
+    columns = [c.strip() for c in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise BenchmarkFileError([f"missing column(s): {', '.join(missing)}"])
+    problems: list[str] = []
+    rows: list[BenchmarkRow] = []
+    seen: set[tuple[str, str]] = set()
+    for line, raw in enumerate(reader, start=2):
+        if line > MAX_ROWS + 1:
+            problems.append(f"more than {MAX_ROWS} rows")
+            break
+        record_ = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k}
+        variable, category = record_.get("variable", ""), record_.get("category", "")
+        if not variable and not category:
+            continue
+        if variable not in DEMOGRAPHIC_VARIABLES:
+            problems.append(f"line {line}: unknown variable {variable!r}")
+            continue
+        if not category:
+            problems.append(f"line {line}: the category is empty")
+            continue
+        if (variable, category) in seen:
+            problems.append(f"line {line}: {variable} / {category} appears twice")
+            continue
+        seen.add((variable, category))
+        try:
+            share = float(record_.get("population_share", ""))
+        except ValueError:
+            problems.append(f"line {line}: population_share {record_.get('population_share')!r} is not a number")
+            continue
+        if not math.isfinite(share) or share < 0 or share > 1:
+            problems.append(f"line {line}: population_share must be between 0 and 1, not {share}")
+            continue
+        base_text = record_.get("base", "")
+        base = None
+        if base_text:
+            try:
+                base = int(float(base_text))
+            except ValueError:
+                problems.append(f"line {line}: base {base_text!r} is not a whole number")
+                continue
+        if allowed_categories is not None and variable in allowed_categories:
+            if category not in allowed_categories[variable]:
+                problems.append(
+                    f"line {line}: {category!r} is not a category any {variable} question maps to"
+                )
+                continue
+        rows.append(
+            BenchmarkRow(variable, category, share, base, record_.get("status", ""), record_.get("source", ""))
+        )
+    totals: dict[str, float] = defaultdict(float)
+    for row in rows:
+        totals[row.variable] += row.population_share
+    for variable, total in sorted(totals.items()):
+        if abs(total - 1) > SUM_TOLERANCE:
+            problems.append(
+                f"{variable}: shares add up to {total:.4f}; they must add up to 1 (within 1%)"
+            )
+    if not rows and not problems:
+        problems.append("the file has no benchmark rows")
+    if problems:
+        raise BenchmarkFileError(problems)
+    return rows
+
+
+def import_benchmarks(
+    partnership: Partnership,
+    content: str | bytes,
+    *,
+    by: User | None = None,
+    note: str = "",
+    allowed_categories: dict[str, set[str]] | None = None,
+) -> BenchmarkSet:
+    rows = parse_benchmarks(content, allowed_categories=allowed_categories)
+    latest = db.session.scalar(
+        select(func.max(BenchmarkSet.version)).filter_by(partnership_id=partnership.id)
+    )
+    benchmark_set = BenchmarkSet(
+        partnership_id=partnership.id,
+        version=(latest or 0) + 1,
+        note=note[:500],
+        created_by_id=by.id if by else None,
+    )
+    benchmark_set.rows = [
+        PopulationBenchmark(
+            variable=r.variable,
+            category=r.category,
+            population_share=r.population_share,
+            base=r.base,
+            status=r.status,
+            source=r.source,
+        )
+        for r in rows
+    ]
+    db.session.add(benchmark_set)
+    db.session.flush()
+    record(
+        "benchmarks_imported",
+        partnership_id=partnership.id,
+        user_id=by.id if by else None,
+        target=f"benchmarks:v{benchmark_set.version}",
+        details={"rows": len(rows), "variables": sorted({r.variable for r in rows})},
+    )
+    return benchmark_set
+
+
+def current_benchmarks(partnership_id: int) -> BenchmarkSet | None:
+    return db.session.scalars(
+        select(BenchmarkSet)
+        .filter_by(partnership_id=partnership_id)
+        .order_by(BenchmarkSet.version.desc())
+    ).first()
+
+
+def benchmark_records(benchmark_set: BenchmarkSet) -> list[dict[str, object]]:
+    """Rows in the shape consult.analysis expects (a DataFrame's records)."""
+    return [
+        {
+            "variable": r.variable,
+            "category": r.category,
+            "population_share": r.population_share,
+            "base": r.base,
+            "source": r.source,
+            "status": r.status,
+        }
+        for r in benchmark_set.rows
+    ]
