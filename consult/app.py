@@ -148,7 +148,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
-    for name in ("respond", "build", "fieldwork", "results", "exports", "api"):
+    for name in ("respond", "build", "fieldwork", "results", "exports", "feedback", "api"):
         # Blueprints are added as the product grows; each lives in consult/<name>/.
         try:
             module = __import__(f"consult.{name}", fromlist=["bp"])
