@@ -165,14 +165,14 @@ def select_language() -> str:
     then `?lang=`, the cookie, the browser's preference, then English."""
     chosen = g.get("language")
     if chosen:
-        return chosen
+        return str(chosen)
     if request.blueprint in ENGLISH_ONLY_BLUEPRINTS:
         return DEFAULT_LANGUAGE
     from flask import current_app
 
     offered = current_app.config["CONSULT_LANGUAGES"]
     for candidate in (request.args.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
-        if candidate in offered:
+        if candidate and candidate in offered:
             return candidate
     accept = [(lang, q) for lang, q in request.accept_languages]
     return best_match(accept, offered) or DEFAULT_LANGUAGE

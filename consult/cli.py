@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import BinaryIO
 
 import click
 from flask import Flask, current_app
@@ -79,7 +80,7 @@ def register_cli(app: Flask) -> None:
     @click.argument("file", type=click.File("rb"))
     @click.option("--partnership", "slug", required=True)
     @click.option("--note", default="", help="Where the figures come from.")
-    def import_benchmarks_command(file: click.utils.LazyFile, slug: str, note: str) -> None:
+    def import_benchmarks_command(file: BinaryIO, slug: str, note: str) -> None:
         """Load population benchmarks (CSV: variable, category, population_share, base, source)."""
         from .services.benchmarks import BenchmarkFileError, import_benchmarks
 

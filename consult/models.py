@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
+
+if TYPE_CHECKING:
+    # Flask-SQLAlchemy's db.Model is built at run time; mypy sees the declarative base.
+    from .extensions import Base as Model
+else:
+    Model = db.Model
 
 
 def utcnow() -> datetime:
@@ -102,7 +108,7 @@ SPECIAL_CATEGORY_VARIABLES = frozenset(
 )
 
 
-class Partnership(db.Model):
+class Partnership(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
@@ -113,7 +119,7 @@ class Partnership(db.Model):
     surveys: Mapped[list[Survey]] = relationship(back_populates="partnership")
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "user_account"  # "user" is reserved in PostgreSQL
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
@@ -128,7 +134,7 @@ class User(db.Model):
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 
 
-class Membership(db.Model):
+class Membership(Model):
     __table_args__ = (sa.UniqueConstraint("user_id", "partnership_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
@@ -139,7 +145,7 @@ class Membership(db.Model):
     partnership: Mapped[Partnership] = relationship(back_populates="memberships")
 
 
-class PartnerOrganisation(db.Model):
+class PartnerOrganisation(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     partnership_id: Mapped[int] = mapped_column(
         sa.ForeignKey("partnership.id", ondelete="CASCADE"), index=True
@@ -149,7 +155,7 @@ class PartnerOrganisation(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(30))
 
 
-class Survey(db.Model):
+class Survey(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     partnership_id: Mapped[int] = mapped_column(
         sa.ForeignKey("partnership.id", ondelete="CASCADE"), index=True
@@ -197,7 +203,7 @@ class Survey(db.Model):
         self.languages_csv = ",".join(dict.fromkeys(ordered))
 
 
-class Section(db.Model):
+class Section(Model):
     __table_args__ = (sa.UniqueConstraint("survey_id", "key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     survey_id: Mapped[int] = mapped_column(sa.ForeignKey("survey.id", ondelete="CASCADE"))
@@ -213,7 +219,7 @@ class Section(db.Model):
     )
 
 
-class Question(db.Model):
+class Question(Model):
     __table_args__ = (sa.UniqueConstraint("survey_id", "key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     survey_id: Mapped[int] = mapped_column(sa.ForeignKey("survey.id", ondelete="CASCADE"))
@@ -249,7 +255,7 @@ class Question(db.Model):
         return [o for o in self.options if o.kind == OptionKind.ITEM]
 
 
-class Option(db.Model):
+class Option(Model):
     __table_args__ = (sa.UniqueConstraint("question_id", "kind", "code"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     question_id: Mapped[int] = mapped_column(sa.ForeignKey("question.id", ondelete="CASCADE"))
@@ -266,7 +272,7 @@ class Option(db.Model):
     question: Mapped[Question] = relationship(back_populates="options")
 
 
-class TextEntry(db.Model):
+class TextEntry(Model):
     """One piece of survey content in one language. `key` names what it is:
     `survey.title`, `section.<key>.title`, `q.<key>.prompt`, `q.<key>.hint`,
     `o.<question>.<code>` (options), `i.<question>.<code>` (grid items)."""
@@ -290,7 +296,7 @@ class TextEntry(db.Model):
     survey: Mapped[Survey] = relationship(back_populates="texts")
 
 
-class Invitation(db.Model):
+class Invitation(Model):
     """A code printed on a paper letter: one response per code."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -304,7 +310,7 @@ class Invitation(db.Model):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
 
-class Response(db.Model):
+class Response(Model):
     # No IP address or user agent is ever stored with answers.
     id: Mapped[int] = mapped_column(primary_key=True)
     survey_id: Mapped[int] = mapped_column(
@@ -339,7 +345,7 @@ class Response(db.Model):
     )
 
 
-class Answer(db.Model):
+class Answer(Model):
     # Empty strings, not NULLs, in the key columns: NULLs never collide in a
     # unique constraint, so duplicates would slip through on both engines.
     __table_args__ = (
@@ -359,7 +365,7 @@ class Answer(db.Model):
     question: Mapped[Question] = relationship()
 
 
-class BenchmarkSet(db.Model):
+class BenchmarkSet(Model):
     """A version of a partnership's population benchmarks; results name the
     version they were weighted to."""
 
@@ -380,7 +386,7 @@ class BenchmarkSet(db.Model):
     )
 
 
-class PopulationBenchmark(db.Model):
+class PopulationBenchmark(Model):
     __table_args__ = (sa.UniqueConstraint("benchmark_set_id", "variable", "category"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     benchmark_set_id: Mapped[int] = mapped_column(
@@ -396,7 +402,7 @@ class PopulationBenchmark(db.Model):
     benchmark_set: Mapped[BenchmarkSet] = relationship(back_populates="rows")
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who did what and when. Never holds a resident's answers or contact details."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -58,7 +58,7 @@ def owned_or_404(model: type, object_id: int, **filters: Any) -> Any:
     """Fetch a row of the current partnership's data, or 404. Another
     partnership's row is indistinguishable from a row that does not exist."""
     partnership = current_partnership()
-    stmt = select(model).filter_by(id=object_id, partnership_id=partnership.id, **filters)
+    stmt: Any = select(model).filter_by(id=object_id, partnership_id=partnership.id, **filters)
     obj = db.session.scalars(stmt).first()
     if obj is None:
         abort(404)

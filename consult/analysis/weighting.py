@@ -1,0 +1,895 @@
+"""Raking, post-stratification and bootstrap replicate weights.
+
+Respondents with the same demographic profile always end up with the same
+weight, so the sample is collapsed once to its observed profiles ("cells") and
+all iteration happens on cell counts: a million respondents on five margins are
+a few thousand cells. Replicates reuse the same cells, since a bootstrap
+resample only changes how many respondents fall in each cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ._codes import (
+    DEFAULT_MISSING_CODES,
+    NOT_ANSWERED,
+    Encoded,
+    FloatArray,
+    IntArray,
+    encode,
+    is_missing,
+)
+
+Targets = Mapping[str, Mapping[str, float]]
+BoolArray = npt.NDArray[np.bool_]
+
+# Beyond this many possible profiles a dense bincount table would waste memory,
+# so cell ids are compacted with a sort instead.
+_DENSE_CELL_LIMIT = 1 << 24
+# Shares are allowed to be off by this much before we tell the user we rescaled.
+_RENORMALISE_NOTICE = 0.01
+# Slack when checking trimmed weights against their bounds after re-normalising.
+_BOUND_SLACK = 1e-9
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something the caller must be told about. Never dropped silently.
+
+    ``code`` is stable and machine-readable; ``message`` is a plain sentence.
+    Codes: ``no_respondents``, ``variable_not_in_frame``, ``all_missing``,
+    ``invalid_targets``, ``targets_renormalised``, ``empty_category``,
+    ``unknown_category``, ``zero_target``, ``not_converged``,
+    ``bounds_not_met``, ``replicates_not_converged``.
+    """
+
+    code: str
+    message: str
+    variable: str | None = None
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RakeResult:
+    """Weights plus everything needed to judge them."""
+
+    weights: pd.Series
+    converged: bool
+    iterations: int
+    max_margin_error: float
+    effective_sample_size: float
+    design_effect: float
+    min_weight: float
+    max_weight: float
+    problems: list[Problem] = field(default_factory=list)
+    bounds: tuple[float, float] | None = None
+    trimmed: bool = False
+    bounds_met: bool = True
+    tol: float = 1e-6
+    method: str = "rake"
+    #: One row per variable x category: target, sample and weighted shares, gap.
+    margins: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def n(self) -> int:
+        return int(self.weights.shape[0])
+
+    @property
+    def ok(self) -> bool:
+        """Converged and nothing to report."""
+        return self.converged and not self.problems
+
+    def problem_codes(self) -> list[str]:
+        return [p.code for p in self.problems]
+
+
+# --------------------------------------------------------------------------- #
+# Preparing variables and cells
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class _Margin:
+    """One raking variable after validation: targets aligned to its codes."""
+
+    name: str
+    enc: Encoded
+    target: FloatArray  # shares for enc.categories, summing to 1
+    index: int = -1  # position among the cells' code columns
+    counts: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+
+@dataclass
+class _Cells:
+    """The sample collapsed to its distinct answer profiles."""
+
+    counts: FloatArray  # respondents per cell
+    cell_codes: list[IntArray]  # per encoded variable, the analysis code of each cell
+    row_id: npt.NDArray[Any]  # profile id of each respondent (int32 or int64)
+    dense_lookup: IntArray | None  # profile id -> cell, when ids are small enough
+    _row_cell: IntArray | None = None
+
+    @property
+    def row_cell(self) -> IntArray:
+        if self._row_cell is None:
+            assert self.dense_lookup is not None
+            self._row_cell = self.dense_lookup[self.row_id]
+        return self._row_cell
+
+    def to_rows(self, per_cell: FloatArray) -> FloatArray:
+        """Spread one value per cell back to the respondents."""
+        if self._row_cell is None and self.dense_lookup is not None:
+            # One gather instead of two: profile id -> value directly.
+            dense = np.zeros(self.dense_lookup.shape[0], dtype=np.float64)
+            occupied = self.dense_lookup >= 0
+            dense[occupied] = per_cell[self.dense_lookup[occupied]]
+            return dense[self.row_id]
+        return per_cell[self.row_cell]
+
+
+def _validate_targets(
+    frame: pd.DataFrame,
+    targets: Targets,
+    missing_codes: Collection[str],
+    problems: list[Problem],
+) -> list[_Margin]:
+    margins: list[_Margin] = []
+    for var, shares in targets.items():
+        cats = [str(c) for c in shares]
+        values = np.array([float(shares[c]) for c in shares], dtype=np.float64)
+        if len(cats) == 0 or not np.isfinite(values).all() or (values < 0).any():
+            raise ValueError(f"targets for {var!r} must be finite, non-negative shares")
+        total = float(values.sum())
+        if total <= 0:
+            problems.append(
+                Problem("invalid_targets", f"The targets for {var} add up to zero.", var)
+            )
+            continue
+        if abs(total - 1.0) > _RENORMALISE_NOTICE:
+            problems.append(
+                Problem(
+                    "targets_renormalised",
+                    f"The population shares for {var} add up to {total:.4f}, not 1; "
+                    "they were rescaled to add up to 1.",
+                    var,
+                )
+            )
+        if var not in frame.columns:
+            problems.append(
+                Problem(
+                    "variable_not_in_frame",
+                    f"No responses contain the variable {var}; it was not used for weighting.",
+                    var,
+                )
+            )
+            continue
+        enc = encode(frame[var], cats, missing_codes)
+        margins.append(_Margin(var, enc, values / total))
+    return margins
+
+
+def _margin_problems(margins: Sequence[_Margin], problems: list[Problem]) -> list[_Margin]:
+    """Name every category that cannot be weighted; drop variables nobody answered."""
+    usable: list[_Margin] = []
+    for m in margins:
+        enc = m.enc
+        k = len(enc.categories)
+        answered = m.counts[:k]
+        seen_unknown = tuple(
+            u for u, c in zip(enc.unknown, m.counts[k + 1 :], strict=True) if c > 0
+        )
+        if answered.sum() == 0 and not seen_unknown:
+            problems.append(
+                Problem(
+                    "all_missing",
+                    f"Nobody answered {m.name}; it was not used for weighting.",
+                    m.name,
+                )
+            )
+            continue
+        if seen_unknown:
+            n_unknown = int(m.counts[k + 1 :].sum())
+            problems.append(
+                Problem(
+                    "unknown_category",
+                    f"{n_unknown} responses to {m.name} use categories with no population "
+                    f"share ({', '.join(seen_unknown)}); they keep their sample share.",
+                    m.name,
+                    seen_unknown,
+                )
+            )
+        empty = tuple(
+            c
+            for c, n, t in zip(enc.categories, answered, m.target, strict=True)
+            if n == 0 and t > 0
+        )
+        if empty:
+            problems.append(
+                Problem(
+                    "empty_category",
+                    f"No respondents in {m.name} = {', '.join(empty)}, so they cannot be "
+                    "weighted up; the margins for this variable cannot be met.",
+                    m.name,
+                    empty,
+                )
+            )
+        zero = tuple(
+            c
+            for c, n, t in zip(enc.categories, answered, m.target, strict=True)
+            if n > 0 and t == 0
+        )
+        if zero:
+            problems.append(
+                Problem(
+                    "zero_target",
+                    f"{m.name} = {', '.join(zero)} has respondents but a population share of "
+                    "zero; their weight is zero.",
+                    m.name,
+                    zero,
+                )
+            )
+        usable.append(m)
+    return usable
+
+
+def _build_cells(encoded: Sequence[Encoded], n: int) -> _Cells:
+    radices = [e.raw_radix for e in encoded]
+    span = 1
+    for r in radices:
+        span *= r
+    raw_cell_codes: list[IntArray]
+    dense_lookup: IntArray | None = None
+    row_cell: IntArray | None = None
+    if span < (1 << 62):
+        # Profile id by arithmetic on the raw codes: far cheaper than a
+        # per-row lookup table, which is applied to the cells afterwards.
+        dtype = np.int32 if span < (1 << 31) else np.int64
+        strides = [1] * len(radices)
+        for i in range(len(radices) - 2, -1, -1):
+            strides[i] = strides[i + 1] * radices[i + 1]
+        row_id: npt.NDArray[Any] = encoded[0].raw.astype(dtype)
+        if strides[0] != 1:
+            row_id *= dtype(strides[0])
+        for e, st in zip(encoded[1:], strides[1:], strict=True):
+            term: npt.NDArray[Any] = e.raw.astype(dtype)
+            if st != 1:
+                term *= dtype(st)
+            row_id += term
+        row_id += dtype(sum(strides))  # raw codes start at -1 (NaN); shift all to >= 0
+        if span <= _DENSE_CELL_LIMIT:
+            dense = np.bincount(row_id, minlength=span)
+            ids = np.flatnonzero(dense)
+            dense_lookup = np.full(span, -1, dtype=np.int64)
+            dense_lookup[ids] = np.arange(ids.shape[0], dtype=np.int64)
+            counts = dense[ids].astype(np.float64)
+        else:
+            uniq, inverse, cnt = np.unique(row_id, return_inverse=True, return_counts=True)
+            ids = uniq.astype(np.int64)
+            row_cell = inverse.astype(np.int64).reshape(-1)
+            counts = cnt.astype(np.float64)
+        raw_cell_codes = []
+        rest = ids.astype(np.int64)
+        for st, r in zip(strides, radices, strict=True):
+            raw_cell_codes.append((rest // st) % r)
+    else:
+        # Too many possible profiles for one integer: compact as we go.
+        row_id = np.zeros(n, dtype=np.int64)
+        width = 1
+
+        for e, r in zip(encoded, radices, strict=True):
+            if width * r >= (1 << 62):
+                _, compact = np.unique(row_id, return_inverse=True)
+                row_id = compact.astype(np.int64).reshape(-1)
+                width = int(row_id.max()) + 1
+            row_id = row_id * r + (e.raw.astype(np.int64) + 1)
+            width *= r
+        _, first, where, cnt = np.unique(
+            row_id, return_index=True, return_inverse=True, return_counts=True
+        )
+        row_cell = where.astype(np.int64).reshape(-1)
+        counts = cnt.astype(np.float64)
+        raw_cell_codes = [e.raw[first].astype(np.int64) + 1 for e in encoded]
+    cell_codes = [e.lut[rc] for e, rc in zip(encoded, raw_cell_codes, strict=True)]
+    return _Cells(
+        counts=counts,
+        cell_codes=cell_codes,
+        row_id=row_id,
+        dense_lookup=dense_lookup,
+        _row_cell=row_cell,
+    )
+
+
+def _prepare(
+    frame: pd.DataFrame,
+    targets: Targets,
+    missing_codes: Collection[str],
+    problems: list[Problem],
+) -> tuple[list[_Margin], _Cells | None]:
+    """Validate, encode and collapse once; name every problem on the way."""
+    encoded = _validate_targets(frame, targets, missing_codes, problems)
+    if len(frame) == 0 or not encoded:
+        return [], None
+    cells = _build_cells([m.enc for m in encoded], len(frame))
+    counted = [
+        replace(
+            m,
+            index=i,
+            counts=np.bincount(
+                cells.cell_codes[i], weights=cells.counts, minlength=m.enc.radix
+            ).astype(np.int64),
+        )
+        for i, m in enumerate(encoded)
+    ]
+    return _margin_problems(counted, problems), cells
+
+
+# --------------------------------------------------------------------------- #
+# Iterative proportional fitting on cells, for one or many count vectors
+# --------------------------------------------------------------------------- #
+
+
+@dataclass(frozen=True)
+class _Fit:
+    factors: FloatArray  # (cells, R), normalised so the weighted total equals N
+    iterations: int
+    internal_error: FloatArray  # (R,) gap to the attainable targets
+    reported_error: FloatArray  # (R,) gap to the stated targets (empty categories count)
+    bounds_ok: BoolArray
+    trimmed: bool
+    weighted_shares: list[FloatArray]  # per margin, (R, radix)
+    target_shares: list[FloatArray]  # per margin, (R, radix), as reported
+    sample_shares: list[FloatArray]  # per margin, (R, radix)
+
+
+def _group_sum(values: FloatArray, flat_index: IntArray, radix: int, reps: int) -> FloatArray:
+    out = np.bincount(flat_index.ravel(), weights=values.ravel(), minlength=radix * reps)
+    return np.asarray(out, dtype=np.float64).reshape(reps, radix)
+
+
+def _clip_to_mean(
+    f: FloatArray, counts: FloatArray, total: FloatArray, bounds: tuple[float, float]
+) -> FloatArray:
+    """Clip weights to [lo, hi] times the mean *of the clipped weights*.
+
+    Clipping against the current mean moves the mean, so a single clip leaves
+    weights outside the bounds; the mean of the clipped weights is a monotone
+    function of the mean clipped against, so iterating on it converges.
+    """
+    mean = (counts * f).sum(axis=0) / total
+    clipped = f
+    for _ in range(200):
+        clipped = np.clip(f, (bounds[0] * mean)[None, :], (bounds[1] * mean)[None, :])
+        new_mean = (counts * clipped).sum(axis=0) / total
+        if np.allclose(new_mean, mean, rtol=1e-13, atol=0.0):
+            break
+        mean = new_mean
+    return np.asarray(clipped, dtype=np.float64)
+
+
+def _ipf(
+    counts: FloatArray,
+    cells: _Cells,
+    margins: Sequence[_Margin],
+    *,
+    tol: float,
+    max_iter: int,
+    bounds: tuple[float, float] | None,
+) -> _Fit:
+    n_cells, reps = counts.shape
+    total = counts.sum(axis=0)  # (R,)
+    safe_total = np.where(total > 0, total, 1.0)
+    rep_offsets = np.arange(reps, dtype=np.int64)[None, :]
+
+    flat: list[IntArray] = []
+    attainable: list[FloatArray] = []  # target totals actually aimed at, (R, radix)
+    stated: list[FloatArray] = []  # target shares to report, (R, radix)
+    sample: list[FloatArray] = []
+    for m in margins:
+        codes = cells.cell_codes[m.index]
+        r = m.enc.radix
+        k = len(m.enc.categories)
+        fi = codes[:, None] + r * rep_offsets
+        flat.append(fi)
+        s = _group_sum(counts, fi, r, reps)  # respondents per category, (R, radix)
+        keep = s[:, k:]
+        remainder = total - keep.sum(axis=1)
+        present = s[:, :k] > 0
+        t = np.where(present, m.target[None, :], 0.0)
+        t_sum = t.sum(axis=1, keepdims=True)
+        t = np.divide(t, t_sum, out=np.zeros_like(t), where=t_sum > 0)
+        attainable.append(np.concatenate([t * remainder[:, None], keep], axis=1))
+        # Stated targets keep empty categories: the gap to them is what the user
+        # needs to see, and it is what makes "converged" false.
+        st = m.target[None, :] * (remainder / safe_total)[:, None]
+        stated.append(np.concatenate([st, keep / safe_total[:, None]], axis=1))
+        sample.append(s / safe_total[:, None])
+
+    f = np.ones((n_cells, reps), dtype=np.float64)
+    occupied = counts > 0
+    trimmed = False
+
+    def margin_errors(weights: FloatArray) -> tuple[FloatArray, FloatArray, list[FloatArray]]:
+        internal = np.zeros(reps)
+        reported = np.zeros(reps)
+        shares: list[FloatArray] = []
+        w_total = weights.sum(axis=0)
+        w_safe = np.where(w_total > 0, w_total, 1.0)
+        for i, m in enumerate(margins):
+            got = _group_sum(weights, flat[i], m.enc.radix, reps) / w_safe[:, None]
+            shares.append(got)
+            aim = attainable[i] / safe_total[:, None]
+            internal = np.maximum(internal, np.abs(got - aim).max(axis=1))
+            reported = np.maximum(reported, np.abs(got - stated[i]).max(axis=1))
+        return internal, reported, shares
+
+    def bounds_hold(factors: FloatArray) -> BoolArray:
+        if bounds is None:
+            return np.ones(reps, dtype=bool)
+        mean = (counts * factors).sum(axis=0) / safe_total
+        rel = factors / np.where(mean > 0, mean, 1.0)[None, :]
+        lo_ok = np.where(occupied, rel >= bounds[0] - _BOUND_SLACK, True).all(axis=0)
+        hi_ok = np.where(occupied, rel <= bounds[1] + _BOUND_SLACK, True).all(axis=0)
+        return np.asarray(lo_ok & hi_ok, dtype=bool)
+
+    iterations = 0
+    internal = np.full(reps, np.inf)
+    reported = np.full(reps, np.inf)
+    shares: list[FloatArray] = []
+    for iterations in range(1, max_iter + 1):  # noqa: B007 - the count is reported
+        pre_gap = np.zeros(reps)
+        for i, m in enumerate(margins):
+            got = _group_sum(counts * f, flat[i], m.enc.radix, reps)
+            aim = attainable[i]
+            pre_gap = np.maximum(pre_gap, (np.abs(got - aim).max(axis=1)) / safe_total)
+            ratio = np.divide(aim, got, out=np.ones_like(got), where=got > 0)
+            f *= ratio.T[cells.cell_codes[m.index]]
+        if bounds is not None:
+            clipped = _clip_to_mean(f, counts, safe_total, bounds)
+            if not trimmed and bool((occupied & (clipped != f)).any()):
+                trimmed = True
+            f = clipped
+        # The gaps seen while sweeping are only a cheap trigger; the decision to
+        # stop is taken on the exact margins of the current weights.
+        if pre_gap.max() <= tol or iterations == max_iter:
+            internal, reported, shares = margin_errors(counts * f)
+            if internal.max() <= tol and bool(np.all(bounds_hold(f))):
+                break
+    if not shares:
+        internal, reported, shares = margin_errors(counts * f)
+
+    w_total = (counts * f).sum(axis=0)
+    f = f * (total / np.where(w_total > 0, w_total, 1.0))[None, :]
+    return _Fit(
+        factors=f,
+        iterations=iterations,
+        internal_error=internal,
+        reported_error=reported,
+        bounds_ok=bounds_hold(f),
+        trimmed=trimmed,
+        weighted_shares=shares,
+        target_shares=stated,
+        sample_shares=sample,
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Public functions
+# --------------------------------------------------------------------------- #
+
+
+def _check_bounds(bounds: tuple[float, float] | None) -> tuple[float, float] | None:
+    if bounds is None:
+        return None
+    lo, hi = float(bounds[0]), float(bounds[1])
+    if not (0 <= lo <= 1 <= hi):
+        raise ValueError(f"bounds must satisfy 0 <= lower <= 1 <= upper, got {bounds!r}")
+    return lo, hi
+
+
+def _margins_table(margins: Sequence[_Margin], fit: _Fit) -> pd.DataFrame:
+    parts: list[pd.DataFrame] = []
+    for i, m in enumerate(margins):
+        labels = list(m.enc.categories) + [NOT_ANSWERED] + list(m.enc.unknown)
+        part = pd.DataFrame(
+            {
+                "variable": m.name,
+                "category": labels,
+                "n": m.counts,
+                "target_share": fit.target_shares[i][0],
+                "sample_share": fit.sample_shares[i][0],
+                "weighted_share": fit.weighted_shares[i][0],
+            }
+        )
+        k = len(m.enc.categories)
+        unseen = (np.arange(len(labels)) > k) & (m.counts == 0)
+        parts.append(part[~unseen])
+    if not parts:
+        return pd.DataFrame(
+            columns=[
+                "variable",
+                "category",
+                "n",
+                "target_share",
+                "sample_share",
+                "weighted_share",
+                "gap",
+            ]
+        )
+    table = pd.concat(parts, ignore_index=True)
+    table["gap"] = table["weighted_share"] - table["target_share"]
+    return table
+
+
+def _summarise(
+    frame: pd.DataFrame,
+    weights_by_row: FloatArray,
+    *,
+    converged: bool,
+    iterations: int,
+    max_error: float,
+    problems: list[Problem],
+    bounds: tuple[float, float] | None,
+    trimmed: bool,
+    bounds_met: bool,
+    tol: float,
+    method: str,
+    margins: pd.DataFrame,
+    cell_weights: FloatArray | None = None,
+    cell_counts: FloatArray | None = None,
+) -> RakeResult:
+    n = weights_by_row.shape[0]
+    if cell_weights is not None and cell_counts is not None:
+        # Same numbers as on the rows, but over a few thousand cells.
+        s1 = float((cell_counts * cell_weights).sum())
+        s2 = float((cell_counts * cell_weights**2).sum())
+        occupied = cell_weights[cell_counts > 0]
+        w_min = float(occupied.min()) if occupied.size else float("nan")
+        w_max = float(occupied.max()) if occupied.size else float("nan")
+    else:
+        s1 = float(weights_by_row.sum())
+        s2 = float((weights_by_row**2).sum())
+        w_min = float(weights_by_row.min()) if n else float("nan")
+        w_max = float(weights_by_row.max()) if n else float("nan")
+    ess = s1 * s1 / s2 if s2 > 0 else 0.0
+    deff = n / ess if ess > 0 else float("inf")
+    return RakeResult(
+        weights=pd.Series(weights_by_row, index=frame.index, name="weight", copy=False),
+        converged=converged,
+        iterations=iterations,
+        max_margin_error=max_error,
+        effective_sample_size=ess,
+        design_effect=deff,
+        min_weight=w_min,
+        max_weight=w_max,
+        problems=problems,
+        bounds=bounds,
+        trimmed=trimmed,
+        bounds_met=bounds_met,
+        tol=tol,
+        method=method,
+        margins=margins,
+    )
+
+
+def _unweighted_result(
+    frame: pd.DataFrame,
+    problems: list[Problem],
+    tol: float,
+    method: str,
+    bounds: tuple[float, float] | None,
+) -> RakeResult:
+    n = len(frame)
+    if n == 0:
+        problems.append(Problem("no_respondents", "There are no responses to weight."))
+    return _summarise(
+        frame,
+        np.ones(n, dtype=np.float64),
+        converged=n > 0,
+        iterations=0,
+        max_error=0.0,
+        problems=problems,
+        bounds=bounds,
+        trimmed=False,
+        bounds_met=True,
+        tol=tol,
+        method=method,
+        margins=_margins_table([], _empty_fit()),
+    )
+
+
+def _empty_fit() -> _Fit:
+    empty = np.zeros((0, 1))
+    return _Fit(empty, 0, np.zeros(1), np.zeros(1), np.ones(1, bool), False, [], [], [])
+
+
+def _fit_problems(
+    fit: _Fit,
+    problems: list[Problem],
+    *,
+    tol: float,
+    max_iter: int,
+    bounds: tuple[float, float] | None,
+    what: str = "Raking",
+) -> tuple[bool, bool]:
+    internal = float(fit.internal_error[0])
+    bounds_met = bool(np.all(fit.bounds_ok))
+    if internal > tol:
+        extra = (
+            f" The weights were kept within {bounds[0]:g}-{bounds[1]:g} times the mean, "
+            "and the margins and those bounds could not both be met."
+            if bounds is not None
+            else ""
+        )
+        problems.append(
+            Problem(
+                "not_converged",
+                f"{what} did not meet the population margins after {fit.iterations} "
+                f"iterations: the largest gap is {internal:.2e} (tolerance {tol:g}).{extra}",
+            )
+        )
+    if not bounds_met and bounds is not None:
+        problems.append(
+            Problem(
+                "bounds_not_met",
+                f"Some weights lie outside {bounds[0]:g}-{bounds[1]:g} times the mean: "
+                "meeting the margins needs weights beyond the bounds.",
+            )
+        )
+    converged = float(fit.reported_error[0]) <= tol and bounds_met
+    if internal <= tol and not converged and bounds_met:
+        # Only empty population categories stand between us and the targets;
+        # they are already named, this just records the consequence.
+        problems.append(
+            Problem(
+                "not_converged",
+                f"The margins could not be met because some population categories have no "
+                f"respondents (largest gap {float(fit.reported_error[0]):.3f}).",
+            )
+        )
+    return converged, bounds_met
+
+
+def rake(
+    frame: pd.DataFrame,
+    targets: Targets,
+    *,
+    tol: float = 1e-6,
+    max_iter: int = 1000,
+    bounds: tuple[float, float] | None = None,
+    missing_codes: Collection[str] = DEFAULT_MISSING_CODES,
+) -> RakeResult:
+    """Rake respondents to population margins (iterative proportional fitting).
+
+    ``targets`` maps each variable to ``{category: population share}``. Shares
+    are rescaled to add up to 1 (a ``targets_renormalised`` problem is added
+    when they were off by more than 1%). Respondents who did not answer a
+    variable (NaN or one of ``missing_codes``) keep their sample share of that
+    margin; the answered categories share the remainder in the population
+    proportions. Answers in categories the targets lack are treated the same
+    way and named in an ``unknown_category`` problem.
+
+    Convergence means the largest absolute gap between a weighted share and
+    its target is at most ``tol`` (and, with ``bounds``, that every weight lies
+    within ``[lower, upper]`` times the mean). ``bounds`` trims the weights
+    after each sweep and re-rakes, alternating until both hold or ``max_iter``
+    sweeps have run. Weights have mean 1. Nothing goes unreported: see
+    :class:`Problem` for the codes.
+    """
+    bounds = _check_bounds(bounds)
+    if tol <= 0 or max_iter < 1:
+        raise ValueError("tol must be positive and max_iter at least 1")
+    problems: list[Problem] = []
+    margins, cells = _prepare(frame, targets, missing_codes, problems)
+    if cells is None or not margins:
+        return _unweighted_result(frame, problems, tol, "rake", bounds)
+
+    fit = _ipf(cells.counts[:, None], cells, margins, tol=tol, max_iter=max_iter, bounds=bounds)
+    converged, bounds_met = _fit_problems(fit, problems, tol=tol, max_iter=max_iter, bounds=bounds)
+    cell_w = fit.factors[:, 0]
+    return _summarise(
+        frame,
+        cells.to_rows(cell_w),
+        converged=converged,
+        iterations=fit.iterations,
+        max_error=float(fit.reported_error[0]),
+        problems=problems,
+        bounds=bounds,
+        trimmed=fit.trimmed,
+        bounds_met=bounds_met,
+        tol=tol,
+        method="rake",
+        margins=_margins_table(margins, fit),
+        cell_weights=cell_w,
+        cell_counts=cells.counts,
+    )
+
+
+_CELL = "__cell__"
+
+
+def _cell_key(
+    frame: pd.DataFrame, variables: Sequence[str], missing_codes: Collection[str]
+) -> pd.Series:
+    parts = [frame[v].astype("string") for v in variables]
+    any_missing = np.zeros(len(frame), dtype=bool)
+    for v in variables:
+        any_missing |= is_missing(frame[v], missing_codes)
+    key = parts[0]
+    for p in parts[1:]:
+        key = key.str.cat(p, sep=" × ")
+    labels = np.array(key.astype(object), dtype=object, copy=True)
+    labels[any_missing] = None
+    return pd.Series(labels, index=frame.index, dtype=object)
+
+
+def poststratify(
+    frame: pd.DataFrame,
+    cell_targets: pd.DataFrame | Mapping[Any, float],
+    *,
+    variables: Sequence[str],
+    share_column: str = "population_share",
+    missing_codes: Collection[str] = DEFAULT_MISSING_CODES,
+) -> RakeResult:
+    """Weight to one cross-classified set of population cells.
+
+    ``cell_targets`` is either a DataFrame with one column per variable plus
+    ``share_column``, or a mapping from a tuple of categories (in the order of
+    ``variables``) to a share. Respondents who did not answer one of the
+    variables keep their sample share, as in :func:`rake`. A cell with a
+    population share but no respondents is named in an ``empty_category``
+    problem (its ``categories`` hold the cell's label, the categories joined
+    with " × "), and the result is then not converged.
+    """
+    variables = list(variables)
+    problems: list[Problem] = []
+    missing_vars = [v for v in variables if v not in frame.columns]
+    if missing_vars:
+        raise KeyError(f"variables not in the responses: {missing_vars}")
+    shares: dict[str, float] = {}
+    if isinstance(cell_targets, pd.DataFrame):
+        keys = cell_targets[variables].astype("string")
+        label = keys[variables[0]]
+        for v in variables[1:]:
+            label = label.str.cat(keys[v], sep=" × ")
+        values = cell_targets[share_column].to_numpy(dtype=np.float64)
+        for lab, share in zip(label.tolist(), values.tolist(), strict=True):
+            shares[str(lab)] = float(share)
+    else:
+        for cell, cell_share in cell_targets.items():
+            parts = cell if isinstance(cell, tuple) else (cell,)
+            if len(parts) != len(variables):
+                raise ValueError(f"cell {cell!r} does not have one category per variable")
+            shares[" × ".join(str(p) for p in parts)] = float(cell_share)
+
+    keyed = pd.DataFrame({_CELL: _cell_key(frame, variables, missing_codes)}, index=frame.index)
+    result = rake(keyed, {_CELL: shares}, tol=1e-9, max_iter=2, missing_codes=())
+    renamed = [
+        Problem(
+            p.code,
+            p.message.replace(_CELL, "the cell " + " × ".join(variables)),
+            " × ".join(variables) if p.variable == _CELL else p.variable,
+            p.categories,
+        )
+        for p in result.problems
+    ]
+    margins = result.margins.copy()
+    margins["variable"] = " × ".join(variables)
+    return RakeResult(
+        weights=result.weights,
+        converged=result.converged,
+        iterations=1,
+        max_margin_error=result.max_margin_error,
+        effective_sample_size=result.effective_sample_size,
+        design_effect=result.design_effect,
+        min_weight=result.min_weight,
+        max_weight=result.max_weight,
+        problems=problems + renamed,
+        tol=result.tol,
+        method="poststratify",
+        margins=margins,
+    )
+
+
+def replicate_weights(
+    frame: pd.DataFrame,
+    targets: Targets,
+    *,
+    n: int = 200,
+    seed: int | np.random.Generator,
+    tol: float = 1e-6,
+    max_iter: int = 1000,
+    bounds: tuple[float, float] | None = None,
+    missing_codes: Collection[str] = DEFAULT_MISSING_CODES,
+    chunk: int = 50,
+) -> pd.DataFrame:
+    """Bootstrap replicate weights, each replicate re-raked.
+
+    Replicate ``r`` draws ``len(frame)`` respondents with replacement; a
+    respondent drawn ``k`` times gets ``k`` times the weight its cell receives
+    when the resample is raked (0 when not drawn). Each column has mean 1.
+    Raking runs on cell counts for ``chunk`` replicates at a time, so the cost
+    grows with the number of cells, not respondents.
+
+    ``attrs["converged"]`` holds one flag per replicate and
+    ``attrs["problems"]`` the problems (those of the full-sample rake plus a
+    ``replicates_not_converged`` count when some resample could not meet the
+    margins, typically because it drew nobody from a small category).
+    """
+    bounds = _check_bounds(bounds)
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    problems: list[Problem] = []
+    margins, cells = _prepare(frame, targets, missing_codes, problems)
+    size = len(frame)
+    columns = [f"rep_{i + 1:03d}" for i in range(n)]
+    out = np.empty((n, size), dtype=np.float64)
+    converged = np.ones(n, dtype=bool)
+    if not margins:
+        cells = None
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        reps = stop - start
+        draws = rng.integers(0, size, size=(reps, size)) if size else np.zeros((reps, 0), int)
+        # How often each respondent was drawn, per replicate, in one bincount.
+        offsets = (np.arange(reps, dtype=np.int64) * size)[:, None]
+        times = np.bincount((draws + offsets).ravel(), minlength=reps * size)
+        times = times.reshape(reps, size).astype(np.float64)
+        if cells is None:
+            out[start:stop] = times
+            continue
+        n_cells = cells.counts.shape[0]
+        cell_counts = (
+            np.bincount(
+                (cells.row_cell[None, :] + (np.arange(reps) * n_cells)[:, None]).ravel(),
+                weights=times.ravel(),
+                minlength=reps * n_cells,
+            )
+            .reshape(reps, n_cells)
+            .T.astype(np.float64)
+        )
+        fit = _ipf(cell_counts, cells, margins, tol=tol, max_iter=max_iter, bounds=bounds)
+        converged[start:stop] = (fit.reported_error <= tol) & np.asarray(fit.bounds_ok)
+        out[start:stop] = times * fit.factors.T[:, cells.row_cell]
+    if not converged.all():
+        problems.append(
+            Problem(
+                "replicates_not_converged",
+                f"{int((~converged).sum())} of {n} replicates could not meet the margins "
+                "(usually a resample with nobody in a small category).",
+            )
+        )
+    table = pd.DataFrame(out.T, index=frame.index, columns=columns, copy=False)
+    table.attrs["converged"] = converged
+    table.attrs["problems"] = problems
+    return table
+
+
+def targets_from_benchmarks(
+    benchmarks: pd.DataFrame, variables: Sequence[str] | None = None
+) -> dict[str, dict[str, float]]:
+    """Turn a benchmarks table (variable, category, population_share) into targets."""
+    chosen = (
+        benchmarks
+        if variables is None
+        else benchmarks[benchmarks["variable"].isin(list(variables))]
+    )
+    result: dict[str, dict[str, float]] = {}
+    for var, part in chosen.groupby("variable", sort=False):
+        result[str(var)] = {
+            str(c): float(s)
+            for c, s in zip(part["category"], part["population_share"], strict=True)
+        }
+    if variables is not None:
+        absent = [v for v in variables if v not in result]
+        if absent:
+            raise KeyError(f"no benchmarks for {absent}")
+        result = {v: result[v] for v in variables}
+    return result
