@@ -14,7 +14,6 @@ apt_install() {
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 dpkg -s fonts-noto-core >/dev/null 2>&1 || need+=(fonts-noto-core)
-dpkg -s fonts-noto-extra >/dev/null 2>&1 || need+=(fonts-noto-extra)
 if [ ${#need[@]} -gt 0 ]; then
   echo "system-deps: installing ${need[*]}"
   apt_install "${need[@]}"
