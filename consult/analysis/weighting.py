@@ -9,7 +9,7 @@ resample only changes how many respondents fall in each cell.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -74,8 +74,21 @@ class RakeResult:
     bounds_met: bool = True
     tol: float = 1e-6
     method: str = "rake"
-    #: One row per variable x category: target, sample and weighted shares, gap.
-    margins: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # The margins table, or a function that builds it: building a DataFrame per
+    # variable costs more than raking a million respondents, and many callers
+    # (replicates, the fieldwork monitor) never look at it.
+    _margins: pd.DataFrame | Callable[[], pd.DataFrame] = field(
+        default_factory=pd.DataFrame, repr=False, compare=False
+    )
+
+    @property
+    def margins(self) -> pd.DataFrame:
+        """One row per variable x category: target, sample and weighted shares, gap."""
+        table = self._margins
+        if callable(table):
+            table = table()
+            object.__setattr__(self, "_margins", table)
+        return table
 
     @property
     def n(self) -> int:
@@ -540,7 +553,7 @@ def _summarise(
     bounds_met: bool,
     tol: float,
     method: str,
-    margins: pd.DataFrame,
+    margins: pd.DataFrame | Callable[[], pd.DataFrame],
     cell_weights: FloatArray | None = None,
     cell_counts: FloatArray | None = None,
 ) -> RakeResult:
@@ -574,7 +587,7 @@ def _summarise(
         bounds_met=bounds_met,
         tol=tol,
         method=method,
-        margins=margins,
+        _margins=margins,
     )
 
 
@@ -705,7 +718,7 @@ def rake(
         bounds_met=bounds_met,
         tol=tol,
         method="rake",
-        margins=_margins_table(margins, fit),
+        margins=lambda: _margins_table(margins, fit),
         cell_weights=cell_w,
         cell_counts=cells.counts,
     )
@@ -793,7 +806,7 @@ def poststratify(
         problems=problems + renamed,
         tol=result.tol,
         method="poststratify",
-        margins=margins,
+        _margins=margins,
     )
 
 
