@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import DEMOGRAPHIC_VARIABLES, BenchmarkSet, Partnership, PopulationBenchmark, User
+from ..models import (
+    DEMOGRAPHIC_VARIABLES,
+    BenchmarkSet,
+    Partnership,
+    PopulationBenchmark,
+    Survey,
+    User,
+)
 from . import ServiceError
 from .audit import record
 
@@ -49,7 +56,9 @@ def parse_benchmarks(
         try:
             content = content.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise BenchmarkFileError(["the file is not UTF-8 text (save it as CSV UTF-8)"]) from None
+            raise BenchmarkFileError(
+                ["the file is not UTF-8 text (save it as CSV UTF-8)"]
+            ) from None
     reader = csv.DictReader(io.StringIO(content))
     columns = [c.strip() for c in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
@@ -79,7 +88,9 @@ def parse_benchmarks(
         try:
             share = float(record_.get("population_share", ""))
         except ValueError:
-            problems.append(f"line {line}: population_share {record_.get('population_share')!r} is not a number")
+            problems.append(
+                f"line {line}: population_share {record_.get('population_share')!r} is not a number"
+            )
             continue
         if not math.isfinite(share) or share < 0 or share > 1:
             problems.append(f"line {line}: population_share must be between 0 and 1, not {share}")
@@ -99,7 +110,14 @@ def parse_benchmarks(
                 )
                 continue
         rows.append(
-            BenchmarkRow(variable, category, share, base, record_.get("status", ""), record_.get("source", ""))
+            BenchmarkRow(
+                variable,
+                category,
+                share,
+                base,
+                record_.get("status", ""),
+                record_.get("source", ""),
+            )
         )
     totals: dict[str, float] = defaultdict(float)
     for row in rows:
@@ -178,3 +196,38 @@ def benchmark_records(benchmark_set: BenchmarkSet) -> list[dict[str, object]]:
         }
         for r in benchmark_set.rows
     ]
+
+
+def mapped_categories(survey: Survey) -> dict[str, set[str]]:
+    """The benchmark categories a survey's demographic questions map their
+    answers to, by variable: what an uploaded file is checked against."""
+    result: dict[str, set[str]] = {}
+    for question in survey.questions:
+        if not question.demographic:
+            continue
+        categories = {o.benchmark_category for o in question.choices if o.benchmark_category}
+        if categories:
+            result.setdefault(question.demographic, set()).update(categories)
+    return result
+
+
+def uncovered_categories(survey: Survey, benchmark_set: BenchmarkSet) -> list[str]:
+    """Categories the survey maps answers to that the benchmark set lacks:
+    those answers cannot be compared or weighted."""
+    present: dict[str, set[str]] = defaultdict(set)
+    for row in benchmark_set.rows:
+        present[row.variable].add(row.category)
+    warnings = []
+    for variable, categories in sorted(mapped_categories(survey).items()):
+        if variable not in present:
+            warnings.append(
+                f"The file has no {variable} figures, so the {variable} question cannot be compared."
+            )
+            continue
+        lacking = sorted(categories - present[variable])
+        if lacking:
+            warnings.append(
+                f"The survey maps answers to {variable} categories the file does not have: "
+                f"{', '.join(lacking)}."
+            )
+    return warnings

@@ -1,0 +1,137 @@
+"""Fieldwork: the live monitor of who has answered (counts only) and the
+keyboard-only screen for keying in paper and face-to-face questionnaires."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
+
+from ..extensions import db
+from ..i18n import LANGUAGES
+from ..models import Channel, OptionKind, Role, Survey
+from ..security import owned_or_404, role_required
+from ..services import ServiceError, paper
+from ..services import fieldwork as service
+from ..services.content import SurveyTexts
+from ..services.frames import ordered_questions
+
+bp = Blueprint("fieldwork", __name__, url_prefix="/manage/surveys")
+
+
+@bp.context_processor
+def fieldwork_context() -> dict[str, object]:
+    return {
+        "flag_labels": service.FLAG_LABELS,
+        "channel_labels": service.CHANNEL_LABELS,
+        "LANGUAGES": LANGUAGES,
+    }
+
+
+@bp.route("/<int:survey_id>/fieldwork")
+@role_required(Role.VIEWER)
+def monitor(survey_id: int):
+    survey = owned_or_404(Survey, survey_id)
+    return render_template("fieldwork/monitor.html", survey=survey, m=service.monitor(survey))
+
+
+@bp.route("/<int:survey_id>/fieldwork.json")
+@role_required(Role.VIEWER)
+def monitor_json(survey_id: int):
+    """The live part of the monitor page, for the page's refresh script."""
+    survey = owned_or_404(Survey, survey_id)
+    result = service.monitor(survey)
+    return jsonify(
+        {
+            **result.as_json(),
+            "html": render_template("fieldwork/_live.html", survey=survey, m=result),
+        }
+    )
+
+
+def _paper_form() -> paper.PaperForm:
+    return paper.PaperForm(
+        channel=request.form.get("channel", ""),
+        batch=request.form.get("batch", "").strip(),
+        serial=request.form.get("serial", "").strip(),
+        language=request.form.get("language", ""),
+        keying=request.form.get("keying", 1, type=int) or 0,
+        consent=request.form.get("consent", ""),
+        idempotency_key=request.form.get("idempotency_key", ""),
+    )
+
+
+@bp.route("/<int:survey_id>/paper-entry", methods=["GET", "POST"])
+@role_required(Role.OFFICER)
+def paper_entry(survey_id: int):
+    survey = owned_or_404(Survey, survey_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        details = _paper_form()
+        try:
+            result = paper.submit_paper(survey, details, request.form, by=g.user)
+            db.session.commit()
+            label = paper.batch_label(details.batch, details.serial)
+            if result.replayed:
+                flash(
+                    f"Form {label} was already stored (reference {result.response.reference}); it was not stored twice.",
+                    "success",
+                )
+            else:
+                flash(
+                    f"Form {label} stored (reference {result.response.reference}). Key the next form.",
+                    "success",
+                )
+            # The next form of the same batch: keep batch, channel, language and keying.
+            return redirect(
+                url_for(
+                    "fieldwork.paper_entry",
+                    survey_id=survey.id,
+                    batch=details.batch,
+                    channel=details.channel,
+                    language=details.language,
+                    keying=details.keying,
+                )
+            )
+        except paper.PaperEntryError as error:
+            db.session.rollback()
+            errors = error.errors
+        except ServiceError as error:
+            db.session.rollback()
+            errors = {"channel": error.message}
+        values = request.form
+        key = request.form.get("idempotency_key") or secrets.token_urlsafe(24)
+    else:
+        values = request.args
+        key = secrets.token_urlsafe(24)
+    return render_template(
+        "fieldwork/paper_entry.html",
+        survey=survey,
+        texts=SurveyTexts(survey),
+        questions=ordered_questions(survey),
+        values=values,
+        errors=errors,
+        idempotency_key=key,
+        entry_field=paper.entry_field,
+        batches=paper.batches(survey),
+        ITEM=OptionKind.ITEM,
+        channels=[
+            (Channel.PAPER, "Paper questionnaire"),
+            (Channel.ASSISTED, "Face to face (read out by an officer or volunteer)"),
+        ],
+    ), (400 if errors else 200)
+
+
+@bp.route("/<int:survey_id>/paper-entry/compare")
+@role_required(Role.OFFICER)
+def compare(survey_id: int):
+    survey = owned_or_404(Survey, survey_id)
+    batch = request.args.get("batch", "").strip()
+    comparisons = paper.compare_batch(survey, batch) if batch else []
+    return render_template(
+        "fieldwork/compare.html",
+        survey=survey,
+        batch=batch,
+        comparisons=comparisons,
+        batches=paper.batches(survey),
+    )
