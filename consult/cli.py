@@ -99,6 +99,120 @@ def register_cli(app: Flask) -> None:
         )
 
 
+    @consult.command("apply-retention")
+    @click.option("--dry-run", is_flag=True, help="Say what would be deleted; change nothing.")
+    def apply_retention_command(dry_run: bool) -> None:
+        """Delete raw responses of surveys past their retention date, keeping aggregates."""
+        from .services.retention import apply_retention
+
+        report = apply_retention(dry_run=dry_run)
+        if not dry_run:
+            # Abandoned responses past their resume period go in the same nightly run.
+            from .services.responses import purge_expired
+
+            click.echo(f"Deleted {purge_expired()} unsubmitted responses past their resume period.")
+        if not report.surveys:
+            click.echo("No survey is past its retention date with responses to delete.")
+        verb = "Would delete" if dry_run else "Deleted"
+        for s in report.surveys:
+            click.echo(
+                f"{s.slug} (retention date {s.retention_until.isoformat()}): {verb} "
+                f"{s.responses} responses ({s.submitted} submitted), {s.answers} answers, "
+                f"{s.text_answers} free-text answers"
+                + ("" if dry_run else f"; kept {s.aggregates} aggregate counts")
+                + ("; survey closed" if s.closed and not dry_run else "")
+            )
+
+    @consult.command("erase-response")
+    @click.argument("reference")
+    @click.option("--partnership", "slug", required=True, help="The partnership's short name.")
+    def erase_response_command(reference: str, slug: str) -> None:
+        """Erase one response, on the resident's request, by its reference."""
+        from .services.retention import erase_response
+
+        partnership = _partnership(slug)
+        try:
+            erasure = erase_response(partnership, reference, None)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from None
+        click.echo(
+            f"Erased response {erasure.reference} of {erasure.survey_slug} "
+            f"({erasure.status}, {erasure.answers} answers)"
+        )
+
+    @consult.command("export-definition")
+    @click.argument("survey_slug")
+    @click.option("--output", "-o", type=click.File("w", encoding="utf-8"), default="-")
+    def export_definition_command(survey_slug: str, output) -> None:  # type: ignore[no-untyped-def]
+        """Write a survey's definition (questions, conditions, texts) as JSON."""
+        from .models import Survey
+        from .services.definition import export_definition_json
+
+        survey = db.session.scalars(select(Survey).filter_by(slug=survey_slug)).first()
+        if survey is None:
+            raise click.ClickException(f"No survey called {survey_slug!r}")
+        output.write(export_definition_json(survey) + "\n")
+
+    @consult.command("import-definition")
+    @click.argument("file", type=click.File("rb"))
+    @click.option("--partnership", "slug", required=True, help="The partnership's short name.")
+    @click.option("--slug", "survey_slug", required=True, help="The new survey's web address.")
+    def import_definition_command(file: BinaryIO, slug: str, survey_slug: str) -> None:
+        """Create a draft survey from a definition written by export-definition."""
+        from .services.definition import DefinitionError, import_definition
+
+        partnership = _partnership(slug)
+        try:
+            survey = import_definition(partnership, file.read(), slug=survey_slug)
+            db.session.commit()
+        except DefinitionError as error:
+            db.session.rollback()
+            for problem in error.problems:
+                click.echo(f"  {problem}", err=True)
+            raise click.ClickException("Nothing was imported.") from None
+        click.echo(f"Imported draft survey /s/{survey.slug} into {partnership.slug}")
+
+
+    @consult.command("export")
+    @click.argument("survey_slug")
+    @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "sav", "json"]), required=True)
+    @click.option("--weighted", is_flag=True, help="Weight to the survey's current scheme.")
+    @click.option("--lang", default=None, help="Language of the labels (default: the survey's).")
+    @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True)
+    def export_command(survey_slug: str, fmt: str, weighted: bool, lang: str | None, out: str) -> None:
+        """Export a survey's responses. CSV also writes OUT's labels file beside it."""
+        from pathlib import Path
+
+        from .models import Survey
+        from .services import exports
+
+        survey = db.session.scalars(select(Survey).filter_by(slug=survey_slug)).first()
+        if survey is None:
+            raise click.ClickException(f"No survey called {survey_slug!r}")
+        try:
+            export = exports.prepare_export(survey, format=fmt, role=None, language=lang, weighted=weighted)
+        except ServiceError as error:
+            raise click.ClickException(error.message) from None
+        target = Path(out)
+        partial = target.with_name(target.name + ".partial")
+        with partial.open("wb") as f:
+            exports.write_export(export, f)
+        partial.replace(target)  # a failed export never leaves a half-written file behind
+        written = [str(target)]
+        if fmt == "csv":
+            labels = target.with_name(f"{target.stem}-labels.csv")
+            labels.write_bytes(exports.labels_csv(export))
+            written.append(str(labels))
+        exports.record_export(export, user_id=None, part="command line")
+        db.session.commit()
+        for line in export.policy.notes:
+            click.echo(line)
+        click.echo(f"{export.weighting.describe()}")
+        click.echo("Wrote " + " and ".join(written))
+
+
 def _partnership(slug: str) -> Partnership:
     partnership = db.session.scalars(select(Partnership).filter_by(slug=slug)).first()
     if partnership is None:

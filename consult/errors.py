@@ -63,4 +63,8 @@ def register_error_handlers(app: Flask) -> None:
     def unexpected(error: Exception):
         # Log the path only, never form data: it may hold a resident's answers.
         log.exception("Unhandled error on %s %s", request.method, request.path)
+        # The failed transaction would make rendering the error page fail too.
+        from .extensions import db
+
+        db.session.rollback()
         return render_error(500)

@@ -6,7 +6,10 @@ survey title is still right-to-left."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,7 @@ class Language:
     native_name: str
     direction: str  # "ltr" or "rtl"
     script: str
+
     # Excel/XLSForm style column label, e.g. "Urdu (ur)".
     @property
     def column_label(self) -> str:
@@ -60,3 +64,26 @@ def best_match(accept: list[tuple[str, float]] | None, offered: list[str]) -> st
         if primary in offered:
             return primary
     return None
+
+
+STATUS_FILE = Path(__file__).resolve().parents[1] / "translations" / "status.json"
+
+
+@lru_cache(maxsize=1)
+def translation_status() -> dict[str, dict[str, object]]:
+    """The review status of each language's interface text, from
+    translations/status.json ("source", "machine" or "reviewed"); residents
+    are told which languages a person has not checked yet."""
+    try:
+        return dict(json.loads(STATUS_FILE.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return {}
+
+
+def machine_drafted_languages() -> list[Language]:
+    status = translation_status()
+    return [
+        lang
+        for code, lang in LANGUAGES.items()
+        if (status.get(code) or {}).get("status") == "machine"
+    ]

@@ -420,3 +420,101 @@ class AuditEvent(Model):
     )
 
     user: Mapped[User | None] = relationship()
+
+
+class WeightingScheme(db.Model):
+    """The weighting an officer chose for a survey's results: which population
+    margins to rake to and how far weights may be trimmed. Kept, never edited,
+    so every published figure can name the scheme that produced it."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey.id", ondelete="CASCADE"), index=True
+    )
+    variables: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # Trimming bounds as multiples of the mean weight; None means no trimming.
+    lower_bound: Mapped[float | None] = mapped_column(sa.Float)
+    upper_bound: Mapped[float | None] = mapped_column(sa.Float)
+    benchmark_set_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("benchmark_set.id", ondelete="SET NULL")
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    is_current: Mapped[bool] = mapped_column(default=True)
+
+    benchmark_set: Mapped[BenchmarkSet | None] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+
+class PriorityDecision(db.Model):
+    """A step towards priorities the strategy can rely on: `acknowledged`
+    (an officer read the representation flags) or `final`. Rows are only ever
+    added, so the history of who decided what, on which results, stays."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    # The results state the decision was taken on (responses, scheme, benchmarks).
+    state_key: Mapped[str] = mapped_column(sa.String(200), default="")
+    n_responses: Mapped[int] = mapped_column(default=0)
+    # acknowledged: the flagged groups at that moment; final: the priority order.
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+
+class SurveySnapshot(Model):
+    """What stays of a survey's results once its retention date has passed and
+    the raw responses are deleted: the totals, taken just before deletion, so
+    results pages and reports can still say how many answered and how."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey.id", ondelete="CASCADE"), unique=True
+    )
+    taken_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    n_responses: Mapped[int] = mapped_column(default=0)
+    # The weighting the weighted figures used: variables, benchmark version, bounds.
+    weighting: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    effective_n: Mapped[float | None] = mapped_column(sa.Float)
+
+    aggregates: Mapped[list[RetainedAggregate]] = relationship(
+        back_populates="snapshot", cascade="all, delete-orphan"
+    )
+
+
+class RetainedAggregate(Model):
+    """One count of a snapshot: respondents choosing `option_code` (for grid
+    `item_code`) in question `question_key`, out of `base` who answered it,
+    unweighted and weighted. Free text keeps only how many answered; numbers
+    and rankings keep their (weighted) mean in `mean`."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("snapshot_id", "question_key", "item_code", "option_code"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey_snapshot.id", ondelete="CASCADE"), index=True
+    )
+    question_key: Mapped[str] = mapped_column(sa.String(60))
+    item_code: Mapped[str] = mapped_column(sa.String(60), default="")
+    option_code: Mapped[str] = mapped_column(sa.String(60), default="")
+    count: Mapped[int] = mapped_column(default=0)
+    base: Mapped[int] = mapped_column(default=0)
+    weighted_count: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    weighted_base: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    mean: Mapped[float | None] = mapped_column(sa.Float)
+
+    snapshot: Mapped[SurveySnapshot] = relationship(back_populates="aggregates")
+
+    @property
+    def weighted_share(self) -> float | None:
+        return self.weighted_count / self.weighted_base if self.weighted_base else None

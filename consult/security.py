@@ -7,13 +7,14 @@ without a role check."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from sqlalchemy import select
 
 from .extensions import db
@@ -35,6 +36,9 @@ def role_required(role: Role) -> Callable[[F], F]:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if g.get("user") is None:
+                if g.get("session_expired"):
+                    # Said here: the sign-in page we redirect to no longer sees the old session.
+                    flash("You were signed out because you were inactive. Sign in again.", "info")
                 return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
             membership = g.get("membership")
             if membership is None or ROLE_RANK[Role(membership.role)] < ROLE_RANK[role]:
@@ -124,7 +128,43 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+# Characters HTML does not allow in a document (controls other than tab and
+# line breaks, C1 controls, non-characters); NUL also cannot be stored in
+# PostgreSQL text. No one types them; pasted by accident, they would be
+# echoed into an invalid page or fail in the database as a 500.
+UNSTORABLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff"
+    "\U0001fffe\U0001ffff\U0010fffe\U0010ffff]"
+)
+
+
+def refuse_unstorable_characters() -> Any:
+    """Refuse, with a clear message and before any view runs, a request whose
+    address or form holds a character that cannot be stored or shown."""
+    suspect = bool(UNSTORABLE.search(request.path)) or any(
+        UNSTORABLE.search(value) for _, values in request.args.lists() for value in values
+    )
+    if not suspect and request.method in {"POST", "PUT", "PATCH"} and request.mimetype in FORM_TYPES:
+        suspect = any(
+            UNSTORABLE.search(key) or any(UNSTORABLE.search(value) for value in values)
+            for key, values in request.form.lists()
+        )
+    if suspect:
+        from flask_babel import gettext as _
+
+        from .errors import render_error
+
+        return render_error(
+            400,
+            _("There is a problem with your request"),
+            _("What you sent contains a character that cannot be stored. Remove it and try again."),
+        )
+    return None
+
+
 def register_security(app: Flask) -> None:
+    app.before_request(refuse_unstorable_characters)
     app.before_request(load_signed_in_user)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
 

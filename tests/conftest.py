@@ -191,7 +191,7 @@ def demo(app: Flask) -> dict[str, Any]:
     from consult.services.seed import seed_demo
 
     with app.app_context():
-        seed_demo(PASSWORD)
+        seed_demo(PASSWORD, responses=False)
         survey = db.session.scalars(sa.select(Survey).filter_by(slug="feeling-safe")).one()
         return {"survey_id": survey.id, "partnership_id": survey.partnership_id, "slug": survey.slug}
 

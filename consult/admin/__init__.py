@@ -11,7 +11,16 @@ from wtforms.validators import DataRequired, Length
 
 from ..extensions import db
 from ..forms import BaseForm, choices
-from ..models import AuditEvent, Membership, PartnerOrganisation, Response, ResponseStatus, Role, Survey, User
+from ..models import (
+    AuditEvent,
+    Membership,
+    PartnerOrganisation,
+    Response,
+    ResponseStatus,
+    Role,
+    Survey,
+    User,
+)
 from ..security import current_partnership, owned_or_404, role_required
 from ..services import ServiceError
 from ..services.accounts import create_user, set_role
@@ -160,3 +169,45 @@ def audit():
     ).all()
     has_next = len(events) > per_page
     return render_template("admin/audit.html", events=events[:per_page], page=page, has_next=has_next)
+
+
+class EraseResponseForm(BaseForm):
+    reference = StringField(
+        "Response reference",
+        widget=GovTextInput(),
+        description="The reference on the resident's confirmation page, for example FS-AB12-CD34.",
+        validators=[DataRequired("Enter the response reference"), Length(max=40)],
+    )
+
+
+@bp.route("/erase-response", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def erase_response():
+    """A resident asks for their answers to be deleted: find the response by
+    its reference, show what will go (never the answers), then erase it."""
+    from ..services.retention import erase_response as erase
+    from ..services.retention import find_by_reference
+
+    partnership = current_partnership()
+    form = EraseResponseForm()
+    if form.validate_on_submit():
+        reference = form.reference.data or ""
+        if request.form.get("confirm") == "yes":
+            try:
+                erasure = erase(partnership, reference, g.user)
+                db.session.commit()
+                flash(f"Response {erasure.reference} and its {erasure.answers} answers were erased.", "success")
+                return redirect(url_for("admin.erase_response"))
+            except ServiceError as error:
+                db.session.rollback()
+                form.reference.errors = [error.message]
+        else:
+            response = find_by_reference(partnership, reference)
+            if response is not None:
+                survey = db.session.get(Survey, response.survey_id)
+                return render_template("admin/erase_response_confirm.html", form=form, response=response, survey=survey)
+            form.reference.errors = [
+                "No response with this reference in your partnership. Check the reference on the resident's confirmation page."
+            ]
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/erase_response.html", form=form, form_has_errors=bool(form.errors)), status

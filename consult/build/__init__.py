@@ -865,6 +865,62 @@ def import_translations(survey_id: int):
     ), (400 if errors else 200)
 
 
+@bp.route("/<int:survey_id>/translations/<language>/xliff")
+@role_required(Role.OFFICER)
+def export_xliff(survey_id: int, language: str):
+    from ..services import xliff
+
+    survey = _survey(survey_id)
+    _language(survey, language)
+    if language == survey.default_language:
+        abort(404)
+    content = xliff.export_xliff(survey, language)
+    record(
+        "translations_exported",
+        partnership_id=survey.partnership_id,
+        user_id=g.user.id,
+        target=f"survey:{survey.id}",
+        details={"languages": [language], "format": "xliff"},
+    )
+    db.session.commit()
+    return _download(content, xliff.filename(survey, language), xliff.MIMETYPE)
+
+
+@bp.route("/<int:survey_id>/translations/import-xliff", methods=["GET", "POST"])
+@role_required(Role.OFFICER)
+def import_xliff(survey_id: int):
+    from ..services import xliff
+
+    survey = _survey(survey_id)
+    errors: dict[str, str] = {}
+    problems: list[str] = []
+    if request.method == "POST":
+        try:
+            name = getattr(request.files.get("file"), "filename", "") or ""
+            if name and not name.lower().endswith((".xlf", ".xliff")):
+                raise ServiceError("The file must be an XLIFF file (.xlf or .xliff)", field="file")
+            result = xliff.import_xliff(survey, _upload(), reviewed=_flag("reviewed"), by=g.user)
+            message = (
+                f"{result.total} {LANGUAGES[result.language].english_name} translation(s) imported."
+            )
+            if result.unconfirmed:
+                message += (
+                    f" {result.unconfirmed} text(s) were still marked ‘initial’ in the file and"
+                    " were not imported."
+                )
+            return _done(message, url_for("build.translations", survey_id=survey.id))
+        except tr.TranslationFileError as error:
+            db.session.rollback()
+            errors = {"file": error.message}
+            problems = error.problems
+        except ServiceError as error:
+            db.session.rollback()
+            errors = _errors(error, "file")
+    return render_template(
+        "build/translation_import_xliff.html", survey=survey, errors=errors, problems=problems
+    ), (400 if errors else 200)
+
+
 # --- XLSForm -------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from flask import Blueprint, jsonify, render_template
 from sqlalchemy import or_, select, text
 
 from ..extensions import db
+from ..i18n import machine_drafted_languages
 from ..models import Survey, SurveyStatus
 from ..security import public
 
@@ -40,7 +41,7 @@ def privacy():
 @bp.route("/accessibility")
 @public
 def accessibility():
-    return render_template("main/accessibility.html")
+    return render_template("main/accessibility.html", machine_drafted=machine_drafted_languages())
 
 
 @bp.route("/cookies")

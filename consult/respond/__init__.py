@@ -31,6 +31,7 @@ from flask import (
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 
 from ..app import LANGUAGE_COOKIE
 from ..extensions import db, limiter
@@ -410,15 +411,29 @@ def question(slug: str, key: str) -> Any:
     except ResponseNotOpen:
         db.session.rollback()
         return _open_response(survey)[1] or redirect(url_for("respond.start", slug=slug))
-    db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return redirect(here)
+    # Where to go next is worked out before the commit: afterwards every loaded
+    # question would be expired and reloaded one query at a time, and a page
+    # late in the survey would cost dozens of queries.
+    if request.args.get("change") and updated.is_complete:
+        target = url_for("respond.check", slug=slug)
+    else:
+        following = updated.path.step_after(key)
+        target = _step_url(following, survey)
+        if request.args.get("change") and following is not None:
+            target += "?change=1"
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same page sent twice at once (a retried request): the other
+        # request stored this answer; show the page as it now stands.
+        db.session.rollback()
+        return redirect(here)
     if action == "save":
         return _save_for_later(survey, response)
-    if request.args.get("change") and updated.is_complete:
-        return redirect(url_for("respond.check", slug=slug))
-    following = updated.path.step_after(key)
-    if request.args.get("change") and following is not None:
-        return redirect(_step_url(following, survey) + "?change=1")
-    return redirect(_step_url(following, survey))
+    return redirect(target)
 
 
 def _change_arg() -> dict[str, str]:
@@ -565,13 +580,14 @@ def consent(slug: str) -> Any:
             except ResponseNotOpen:
                 db.session.rollback()
                 return _open_response(survey)[1] or redirect(url_for("respond.start", slug=slug))
+            if request.args.get("change") and updated.is_complete:
+                target = url_for("respond.check", slug=slug)
+            else:
+                target = _step_url(updated.path.step_after(CONSENT, CONSENT), survey)
             db.session.commit()
             if request.form.get("action") == "save":
                 return _save_for_later(survey, response)
-            following = updated.path.step_after(CONSENT, CONSENT)
-            if request.args.get("change") and updated.is_complete:
-                return redirect(url_for("respond.check", slug=slug))
-            return redirect(_step_url(following, survey))
+            return redirect(target)
         if request.form.get("action") == "save":
             return _save_for_later(survey, response)
         error = _("Select yes if you are happy to answer these questions")

@@ -298,6 +298,7 @@ def save_answer(
     then drop answers the change makes irrelevant. Raises `NotOnPath`,
     `AnswerTampered` or `AnswerInvalid`; nothing is stored on any of them."""
     now = now or now_utc()
+    _lock(response)
     ensure_open(response, now)
     current = journey(response)
     question = current.by_key.get(key)
@@ -312,8 +313,18 @@ def save_answer(
     return _prune(journey(response, current.questions))
 
 
+def _lock(response: Response) -> None:
+    """Serialise saves to one response: a retried request racing the first
+    would otherwise replace the same answer rows twice at once (PostgreSQL
+    row lock; SQLite already serialises writers)."""
+    db.session.execute(
+        select(Response.id).where(Response.id == response.id).with_for_update()
+    )
+
+
 def record_consent(response: Response, consent: bool, *, now: datetime | None = None) -> Journey:
     now = now or now_utc()
+    _lock(response)
     ensure_open(response, now)
     current = journey(response)
     if not current.path.has_consent_step:

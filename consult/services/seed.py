@@ -16,6 +16,7 @@ from ..i18n import LANGUAGES
 from ..models import Partnership, Role, Section, Survey, SurveyStatus, User
 from .accounts import create_partnership, create_user
 from .benchmarks import current_benchmarks, import_benchmarks
+from .demo_responses import seed_demo_responses
 from .surveys import add_bank_question, add_section, create_survey
 
 DEMO_SLUG = "demo"
@@ -116,7 +117,9 @@ def margins_csv() -> bytes:
     return resources.files("consult").joinpath("data/leicester_census2021_margins.csv").read_bytes()
 
 
-def seed_demo(password: str | None = None) -> SeedReport:
+def seed_demo(password: str | None = None, responses: bool = True) -> SeedReport:
+    """`responses=False` leaves out the few thousand demo responses (tests that
+    do not read results need not pay for them)."""
     report = SeedReport()
     partnership = db.session.scalars(select(Partnership).filter_by(slug=DEMO_SLUG)).first()
     if partnership is None:
@@ -134,6 +137,11 @@ def seed_demo(password: str | None = None) -> SeedReport:
     if db.session.scalars(select(Survey).filter_by(slug=DEMO_SURVEY)).first() is None:
         build_demo_survey(partnership)
         report.created.append(f"survey /s/{DEMO_SURVEY}")
+    if responses:
+        survey = db.session.scalars(select(Survey).filter_by(slug=DEMO_SURVEY)).one()
+        added = seed_demo_responses(survey)
+        if added:
+            report.created.append(f"{added} demo responses (biased, as inspections found)")
     db.session.commit()
     return report
 

@@ -469,7 +469,7 @@ def import_xlsx(
     specs = {s.key: s for s in survey_strings(survey)}
     entries = _entries(survey)
     seen: dict[str, int] = {}
-    planned: list[tuple[str, str, str]] = []
+    planned: list[tuple[str, str, str, bool]] = []
     for number, raw in enumerate(rows[1:], start=2):
         cells = [_cell_text(c) for c in raw] + [""] * (len(header) - len(raw))
         key = cells[key_col]
@@ -500,34 +500,52 @@ def import_xlsx(
                 continue
             if not value:
                 continue
-            if len(value) > spec.max_length:
-                problems.append(
-                    f"row {number}: the {name} text of {key} is {len(value)} characters long; "
-                    f"the most is {spec.max_length}"
-                )
-                continue
-            problem = _placeholder_problem(source, value)
+            problem = translation_problem(spec, code, source, value)
             if problem:
-                problems.append(f"row {number}: {name} text of {key}: {problem}")
+                problems.append(f"row {number}: {problem}")
                 continue
-            existing = entries.get((key, code))
-            unchanged = existing is not None and existing.value == value
-            if unchanged and not reviewed:
-                continue
-            planned.append((key, code, value))
+            planned.append((key, code, value, reviewed))
     if problems:
         raise TranslationFileError(problems)
+    return apply_import(survey, planned, by=by, details={"reviewed": reviewed})
 
+
+def translation_problem(spec: StringSpec, language: str, source: str, value: str) -> str | None:
+    """What is wrong with `value` as the `language` text of `spec` (too long,
+    placeholders not those of the source), or None. Shared by every import."""
+    name = LANGUAGES[language].english_name
+    if len(value) > spec.max_length:
+        return (
+            f"the {name} text of {spec.key} is {len(value)} characters long; "
+            f"the most is {spec.max_length}"
+        )
+    problem = _placeholder_problem(source, value)
+    if problem:
+        return f"{name} text of {spec.key}: {problem}"
+    return None
+
+
+def apply_import(
+    survey: Survey,
+    planned: list[tuple[str, str, str, bool]],
+    *,
+    by: User | None = None,
+    details: dict[str, object] | None = None,
+) -> ImportResult:
+    """Save checked (key, language, value, reviewed) texts. An unchanged text
+    keeps its status unless it is now marked reviewed."""
+    entries = _entries(survey)
     result = ImportResult()
-    for key, code, value in planned:
+    for key, code, value, reviewed in planned:
         existing = entries.get((key, code))
-        if (
-            existing is not None
-            and existing.value == value
-            and existing.status == TranslationStatus.REVIEWED
-            and _status(existing, entries.get((key, survey.default_language))) != OUTDATED
-        ):
-            continue
+        if existing is not None and existing.value == value:
+            if not reviewed:
+                continue
+            if (
+                existing.status == TranslationStatus.REVIEWED
+                and _status(existing, entries.get((key, survey.default_language))) != OUTDATED
+            ):
+                continue
         status = TranslationStatus.REVIEWED if reviewed else TranslationStatus.DRAFT
         _write(
             survey, key, code, value, status, entries.get((key, survey.default_language)), entries
@@ -539,6 +557,6 @@ def import_xlsx(
         partnership_id=survey.partnership_id,
         user_id=by.id if by else None,
         target=f"survey:{survey.id}",
-        details={"texts": result.total, "languages": dict(result.changed), "reviewed": reviewed},
+        details={"texts": result.total, "languages": dict(result.changed), **(details or {})},
     )
     return result

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 22:35:47.762502
+Create Date: 2026-11-22 22:43:33.358867
 
 """
 
@@ -215,6 +215,35 @@ def upgrade():
         )
 
     op.create_table(
+        "priority_decision",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("survey_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("state_key", sa.String(length=200), nullable=False),
+        sa.Column("n_responses", sa.Integer(), nullable=False),
+        sa.Column("details", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["survey_id"],
+            ["survey.id"],
+            name=op.f("fk_priority_decision_survey_id_survey"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user_account.id"],
+            name=op.f("fk_priority_decision_user_id_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_priority_decision")),
+    )
+    with op.batch_alter_table("priority_decision", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_priority_decision_survey_id"), ["survey_id"], unique=False
+        )
+
+    op.create_table(
         "response",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("survey_id", sa.Integer(), nullable=False),
@@ -269,6 +298,23 @@ def upgrade():
         sa.UniqueConstraint("survey_id", "key", name=op.f("uq_section_survey_id_key")),
     )
     op.create_table(
+        "survey_snapshot",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("survey_id", sa.Integer(), nullable=False),
+        sa.Column("taken_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("n_responses", sa.Integer(), nullable=False),
+        sa.Column("weighting", sa.JSON(), nullable=False),
+        sa.Column("effective_n", sa.Float(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["survey_id"],
+            ["survey.id"],
+            name=op.f("fk_survey_snapshot_survey_id_survey"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_snapshot")),
+        sa.UniqueConstraint("survey_id", name=op.f("uq_survey_snapshot_survey_id")),
+    )
+    op.create_table(
         "text_entry",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("survey_id", sa.Integer(), nullable=False),
@@ -291,6 +337,42 @@ def upgrade():
     )
     with op.batch_alter_table("text_entry", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_text_entry_survey_id"), ["survey_id"], unique=False)
+
+    op.create_table(
+        "weighting_scheme",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("survey_id", sa.Integer(), nullable=False),
+        sa.Column("variables", sa.JSON(), nullable=False),
+        sa.Column("lower_bound", sa.Float(), nullable=True),
+        sa.Column("upper_bound", sa.Float(), nullable=True),
+        sa.Column("benchmark_set_id", sa.Integer(), nullable=True),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("is_current", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["benchmark_set_id"],
+            ["benchmark_set.id"],
+            name=op.f("fk_weighting_scheme_benchmark_set_id_benchmark_set"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_weighting_scheme_created_by_id_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["survey_id"],
+            ["survey.id"],
+            name=op.f("fk_weighting_scheme_survey_id_survey"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_weighting_scheme")),
+    )
+    with op.batch_alter_table("weighting_scheme", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_weighting_scheme_survey_id"), ["survey_id"], unique=False
+        )
 
     op.create_table(
         "invitation",
@@ -347,6 +429,38 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_question")),
         sa.UniqueConstraint("survey_id", "key", name=op.f("uq_question_survey_id_key")),
     )
+    op.create_table(
+        "retained_aggregate",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("snapshot_id", sa.Integer(), nullable=False),
+        sa.Column("question_key", sa.String(length=60), nullable=False),
+        sa.Column("item_code", sa.String(length=60), nullable=False),
+        sa.Column("option_code", sa.String(length=60), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("base", sa.Integer(), nullable=False),
+        sa.Column("weighted_count", sa.Float(), nullable=False),
+        sa.Column("weighted_base", sa.Float(), nullable=False),
+        sa.Column("mean", sa.Float(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["snapshot_id"],
+            ["survey_snapshot.id"],
+            name=op.f("fk_retained_aggregate_snapshot_id_survey_snapshot"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_retained_aggregate")),
+        sa.UniqueConstraint(
+            "snapshot_id",
+            "question_key",
+            "item_code",
+            "option_code",
+            name=op.f("uq_retained_aggregate_snapshot_id_question_key_item_code_option_code"),
+        ),
+    )
+    with op.batch_alter_table("retained_aggregate", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_retained_aggregate_snapshot_id"), ["snapshot_id"], unique=False
+        )
+
     op.create_table(
         "answer",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -412,20 +526,33 @@ def downgrade():
         batch_op.drop_index("ix_answer_question")
 
     op.drop_table("answer")
+    with op.batch_alter_table("retained_aggregate", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_retained_aggregate_snapshot_id"))
+
+    op.drop_table("retained_aggregate")
     op.drop_table("question")
     with op.batch_alter_table("invitation", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_invitation_survey_id"))
 
     op.drop_table("invitation")
+    with op.batch_alter_table("weighting_scheme", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_weighting_scheme_survey_id"))
+
+    op.drop_table("weighting_scheme")
     with op.batch_alter_table("text_entry", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_text_entry_survey_id"))
 
     op.drop_table("text_entry")
+    op.drop_table("survey_snapshot")
     op.drop_table("section")
     with op.batch_alter_table("response", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_response_survey_id"))
 
     op.drop_table("response")
+    with op.batch_alter_table("priority_decision", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_priority_decision_survey_id"))
+
+    op.drop_table("priority_decision")
     with op.batch_alter_table("population_benchmark", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_population_benchmark_benchmark_set_id"))
 
