@@ -91,22 +91,29 @@ def response_frame(
         },
         index=index,
     )
-    rows = db.session.execute(
-        select(
-            Answer.response_id,
-            Answer.question_id,
-            Answer.item_code,
-            Answer.option_code,
-            Answer.rank,
-            Answer.number,
-            Answer.text,
+    # Core rows through the connection, split into columns with zip: the ORM
+    # result layer and pandas' per-row checks on Row objects cost seconds on a
+    # few thousand responses.
+    names = ["response_id", "question_id", "item", "code", "rank", "number", "text"]
+    rows = (
+        db.session.connection()
+        .execute(
+            select(
+                Answer.response_id,
+                Answer.question_id,
+                Answer.item_code,
+                Answer.option_code,
+                Answer.rank,
+                Answer.number,
+                Answer.text,
+            )
+            .join(Response, Response.id == Answer.response_id)
+            .where(Response.survey_id == survey.id, Response.status.in_(list(statuses)))
         )
-        .join(Response, Response.id == Answer.response_id)
-        .where(Response.survey_id == survey.id, Response.status.in_(list(statuses)))
-    ).all()
-    answers = pd.DataFrame(
-        rows, columns=["response_id", "question_id", "item", "code", "rank", "number", "text"]
+        .all()
     )
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    answers = pd.DataFrame({name: list(column) for name, column in zip(names, values, strict=True)})
     columns: dict[str, pd.Series] = {}
     by_question = (
         {qid: group for qid, group in answers.groupby("question_id")} if len(answers) else {}
