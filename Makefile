@@ -31,6 +31,9 @@ $(STAMP_ASSETS): package.json
 	mkdir -p consult/static/govuk consult/static/images
 	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.css node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js consult/static/govuk/
 	cp -r node_modules/govuk-frontend/dist/govuk/assets/images/. consult/static/images/
+	@# The GDS Transport typeface is GOV.UK's brand, not ours: drop its @font-face
+	@# rules so browsers never ask for font files we do not serve.
+	$(PYTHON) -c "import re,sys; p=sys.argv[1]; css=open(p).read(); open(p,'w').write(re.sub(r'@font-face\{[^}]*\}', '', css))" consult/static/govuk/govuk-frontend.min.css
 	touch $@
 
 $(STAMP_MO): $(STAMP_PY) $(wildcard translations/*/LC_MESSAGES/messages.po)

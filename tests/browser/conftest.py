@@ -44,7 +44,6 @@ PHONE = {"width": 375, "height": 800}
 # Long enough for a page on a busy two-core machine, short enough that a
 # missing element fails the test quickly rather than after Playwright's 30 s.
 TIMEOUT_MS = 10_000
-GOVUK_FONT = re.compile(r"/assets/fonts/(light|bold)-[0-9a-f]+-v2\.woff2?$")
 
 
 @dataclass
@@ -98,7 +97,6 @@ class PageProblems:
     refused resources (a CSP violation shows up as a console error)."""
 
     messages: list[str] = field(default_factory=list)
-    govuk_fonts: list[str] = field(default_factory=list)
 
     def console(self, message: ConsoleMessage) -> None:
         # A failed load is reported with its address by `response` below.
@@ -108,15 +106,6 @@ class PageProblems:
     def response(self, response: Response) -> None:
         # A page a test asks for may be an error page on purpose; what it loads may not.
         if response.status < 400 or response.request.resource_type == "document":
-            return
-        if GOVUK_FONT.search(response.url):
-            # GOV.UK Frontend's compiled CSS declares GDS Transport (not ours to
-            # use, not shipped; app.css overrides every rule naming it). A test
-            # that inspects a page before it has loaded makes Chromium lay it out
-            # with only the GOV.UK sheet applied, and the font files are asked
-            # for; a browser left alone never does. Tests that check fonts wait
-            # for the load event (see `loaded` in the journey tests).
-            self.govuk_fonts.append(response.url)
             return
         self.messages.append(f"{response.status} for {response.url} (on {response.frame.url})")
 
