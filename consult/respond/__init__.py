@@ -132,7 +132,7 @@ def load_survey() -> Any:
         if (request.args.get("lang") or request.endpoint == "respond.start")
         else None
     )
-    g.texts = SurveyTexts(survey)
+    g.texts = SurveyTexts(survey, languages=[g.language])
     state = availability(survey)
     if state == Availability.DRAFT:
         abort(404)

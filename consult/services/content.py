@@ -53,14 +53,20 @@ def digest(value: str) -> str:
 class SurveyTexts:
     """All of one survey's texts, loaded once per request."""
 
-    def __init__(self, survey: Survey) -> None:
+    def __init__(self, survey: Survey, languages: Iterable[str] | None = None) -> None:
+        """`languages` limits loading to what a page shows (a resident's page
+        needs its language and the default one, not all eight)."""
         self.survey = survey
         self._values: dict[tuple[str, str], str] = {}
-        rows = db.session.execute(
-            select(TextEntry.key, TextEntry.language, TextEntry.value).where(
-                TextEntry.survey_id == survey.id
-            )
-        ).all()
+        stmt = select(TextEntry.key, TextEntry.language, TextEntry.value).where(
+            TextEntry.survey_id == survey.id
+        )
+        if languages is not None:
+            wanted = {*languages, survey.default_language}
+            stmt = stmt.where(TextEntry.language.in_(sorted(wanted)))
+        # Core rows through the connection: the ORM result layer costs more
+        # than the query for a survey of a few thousand texts.
+        rows = db.session.connection().execute(stmt).all()
         for key, language, value in rows:
             self._values[(key, language)] = value
 
