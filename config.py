@@ -39,7 +39,9 @@ class Config:
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     SESSION_COOKIE_NAME = "consult_session"
     # Officers' sessions end after this much inactivity, checked on the server too.
-    OFFICER_SESSION_IDLE = timedelta(minutes=int(os.environ.get("OFFICER_SESSION_IDLE_MINUTES", 60)))
+    OFFICER_SESSION_IDLE = timedelta(
+        minutes=int(os.environ.get("OFFICER_SESSION_IDLE_MINUTES", 60))
+    )
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     # CSRF tokens last the session: a resident who pauses mid-survey must not lose a page.
     WTF_CSRF_TIME_LIMIT = None

@@ -40,7 +40,9 @@ def register_cli(app: Flask) -> None:
     @click.option("--role", type=click.Choice(["admin", "officer", "viewer"]), required=True)
     @click.option("--name", default="", help="The person's full name.")
     @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-    def create_user_command(email: str, slug: str, role: str, name: str, password_stdin: bool) -> None:
+    def create_user_command(
+        email: str, slug: str, role: str, name: str, password_stdin: bool
+    ) -> None:
         """Create an officer account with a role in a partnership."""
         from .services.accounts import create_user
 
@@ -97,7 +99,6 @@ def register_cli(app: Flask) -> None:
             f"Imported benchmarks version {benchmark_set.version} "
             f"({len(benchmark_set.rows)} rows) for {partnership.slug}"
         )
-
 
     @consult.command("apply-retention")
     @click.option("--dry-run", is_flag=True, help="Say what would be deleted; change nothing.")
@@ -174,14 +175,17 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException("Nothing was imported.") from None
         click.echo(f"Imported draft survey /s/{survey.slug} into {partnership.slug}")
 
-
     @consult.command("export")
     @click.argument("survey_slug")
-    @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "sav", "json"]), required=True)
+    @click.option(
+        "--format", "fmt", type=click.Choice(["csv", "xlsx", "sav", "json"]), required=True
+    )
     @click.option("--weighted", is_flag=True, help="Weight to the survey's current scheme.")
     @click.option("--lang", default=None, help="Language of the labels (default: the survey's).")
     @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True)
-    def export_command(survey_slug: str, fmt: str, weighted: bool, lang: str | None, out: str) -> None:
+    def export_command(
+        survey_slug: str, fmt: str, weighted: bool, lang: str | None, out: str
+    ) -> None:
         """Export a survey's responses. CSV also writes OUT's labels file beside it."""
         from pathlib import Path
 
@@ -192,7 +196,9 @@ def register_cli(app: Flask) -> None:
         if survey is None:
             raise click.ClickException(f"No survey called {survey_slug!r}")
         try:
-            export = exports.prepare_export(survey, format=fmt, role=None, language=lang, weighted=weighted)
+            export = exports.prepare_export(
+                survey, format=fmt, role=None, language=lang, weighted=weighted
+            )
         except ServiceError as error:
             raise click.ClickException(error.message) from None
         target = Path(out)

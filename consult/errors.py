@@ -19,14 +19,33 @@ class ConfigError(RuntimeError):
 
 def _titles() -> dict[int, tuple[str, str]]:
     return {
-        400: (_("There is a problem with your request"), _("Check the address or go back and try again.")),
-        403: (_("You do not have permission to see this page"), _("Sign in with an account that has access, or ask your partnership administrator.")),
-        404: (_("Page not found"), _("If you typed the web address, check it is correct. If you pasted it, check you copied the entire address.")),
+        400: (
+            _("There is a problem with your request"),
+            _("Check the address or go back and try again."),
+        ),
+        403: (
+            _("You do not have permission to see this page"),
+            _("Sign in with an account that has access, or ask your partnership administrator."),
+        ),
+        404: (
+            _("Page not found"),
+            _(
+                "If you typed the web address, check it is correct. If you pasted it, check you copied the entire address."
+            ),
+        ),
         405: (_("There is a problem with your request"), _("Go back and try again.")),
         410: (_("This page is no longer available"), _("It may have expired or been removed.")),
         413: (_("What you sent is too large"), _("Shorten your answer and try again.")),
-        429: (_("Too many requests"), _("You have sent too many requests in a short time. Wait a minute, then try again. Your answers so far are saved.")),
-        500: (_("Sorry, there is a problem with the service"), _("Try again later. Your answers so far are saved.")),
+        429: (
+            _("Too many requests"),
+            _(
+                "You have sent too many requests in a short time. Wait a minute, then try again. Your answers so far are saved."
+            ),
+        ),
+        500: (
+            _("Sorry, there is a problem with the service"),
+            _("Try again later. Your answers so far are saved."),
+        ),
     }
 
 
@@ -49,7 +68,9 @@ def register_error_handlers(app: Flask) -> None:
         return render_error(
             400,
             _("Your form could not be sent"),
-            _("The page was open too long or was sent twice. Go back, reload the page and try again."),
+            _(
+                "The page was open too long or was sent twice. Go back, reload the page and try again."
+            ),
         )
 
     @app.errorhandler(HTTPException)

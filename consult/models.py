@@ -223,9 +223,7 @@ class Question(Model):
     __table_args__ = (sa.UniqueConstraint("survey_id", "key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     survey_id: Mapped[int] = mapped_column(sa.ForeignKey("survey.id", ondelete="CASCADE"))
-    section_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("section.id", ondelete="SET NULL")
-    )
+    section_id: Mapped[int | None] = mapped_column(sa.ForeignKey("section.id", ondelete="SET NULL"))
     # The variable name in every export, DataFrame and SPSS file.
     key: Mapped[str] = mapped_column(sa.String(60))
     position: Mapped[int] = mapped_column(default=0)
@@ -422,7 +420,7 @@ class AuditEvent(Model):
     user: Mapped[User | None] = relationship()
 
 
-class WeightingScheme(db.Model):
+class WeightingScheme(Model):
     """The weighting an officer chose for a survey's results: which population
     margins to rake to and how far weights may be trimmed. Kept, never edited,
     so every published figure can name the scheme that produced it."""
@@ -448,7 +446,7 @@ class WeightingScheme(db.Model):
     created_by: Mapped[User | None] = relationship()
 
 
-class PriorityDecision(db.Model):
+class PriorityDecision(Model):
     """A step towards priorities the strategy can rely on: `acknowledged`
     (an officer read the representation flags) or `final`. Rows are only ever
     added, so the history of who decided what, on which results, stays."""

@@ -145,7 +145,11 @@ def refuse_unstorable_characters() -> Any:
     suspect = bool(UNSTORABLE.search(request.path)) or any(
         UNSTORABLE.search(value) for _, values in request.args.lists() for value in values
     )
-    if not suspect and request.method in {"POST", "PUT", "PATCH"} and request.mimetype in FORM_TYPES:
+    if (
+        not suspect
+        and request.method in {"POST", "PUT", "PATCH"}
+        and request.mimetype in FORM_TYPES
+    ):
         suspect = any(
             UNSTORABLE.search(key) or any(UNSTORABLE.search(value) for value in values)
             for key, values in request.form.lists()

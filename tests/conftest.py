@@ -14,13 +14,12 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from pagecheck import check_page
 
 from consult import create_app
 from consult.extensions import db
 from consult.models import Membership, Partnership, Role, User
 from consult.services.accounts import create_partnership, create_user
-
-from pagecheck import check_page
 
 PASSWORD = "correct horse battery staple"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -124,7 +123,14 @@ class PageCheckingClient(FlaskClient):
         assert match, f"no CSRF token on {path}"
         return match.group(1)
 
-    def post_form(self, path: str, data: dict[str, Any] | None = None, *, token_from: str | None = None, **kwargs: Any):
+    def post_form(
+        self,
+        path: str,
+        data: dict[str, Any] | None = None,
+        *,
+        token_from: str | None = None,
+        **kwargs: Any,
+    ):
         """POST a form the way a browser would: with the CSRF token of a page."""
         fields = dict(data or {})
         fields.setdefault("csrf_token", self.csrf_token(token_from or path))
@@ -143,7 +149,9 @@ class Accounts:
     def __init__(self, app: Flask) -> None:
         self.app = app
 
-    def partnership(self, slug: str = "north-csp", name: str = "North Community Safety Partnership") -> int:
+    def partnership(
+        self, slug: str = "north-csp", name: str = "North Community Safety Partnership"
+    ) -> int:
         with self.app.app_context():
             existing = db.session.scalars(sa.select(Partnership).filter_by(slug=slug)).first()
             if existing:
@@ -152,7 +160,13 @@ class Accounts:
             db.session.commit()
             return partnership.id
 
-    def user(self, role: Role | str = Role.OFFICER, *, partnership: str = "north-csp", email: str | None = None) -> str:
+    def user(
+        self,
+        role: Role | str = Role.OFFICER,
+        *,
+        partnership: str = "north-csp",
+        email: str | None = None,
+    ) -> str:
         partnership_id = self.partnership(partnership)
         email = email or f"{Role(role).value}@{partnership}.example"
         with self.app.app_context():
@@ -193,7 +207,11 @@ def demo(app: Flask) -> dict[str, Any]:
     with app.app_context():
         seed_demo(PASSWORD, responses=False)
         survey = db.session.scalars(sa.select(Survey).filter_by(slug="feeling-safe")).one()
-        return {"survey_id": survey.id, "partnership_id": survey.partnership_id, "slug": survey.slug}
+        return {
+            "survey_id": survey.id,
+            "partnership_id": survey.partnership_id,
+            "slug": survey.slug,
+        }
 
 
 __all__ = ["PASSWORD", "Membership", "User", "sign_in"]

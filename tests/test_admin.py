@@ -4,17 +4,22 @@ log; and tenant isolation between partnerships."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from conftest import sign_in
 
 from consult.extensions import db
 from consult.models import AuditEvent, Membership, PartnerOrganisation, User
-from conftest import PASSWORD, sign_in
 
 
 def test_admin_adds_a_user_who_can_sign_in(app, client, signed_in):
     signed_in("admin")
     response = client.post_form(
         "/manage/users",
-        {"email": "New.Person@North.example", "name": "New Person", "role": "viewer", "password": "a long temporary pass"},
+        {
+            "email": "New.Person@North.example",
+            "name": "New Person",
+            "role": "viewer",
+            "password": "a long temporary pass",
+        },
     )
     assert response.status_code == 302
     client.post_form("/sign-out", {}, token_from="/manage")
@@ -23,11 +28,16 @@ def test_admin_adds_a_user_who_can_sign_in(app, client, signed_in):
 
 def test_add_user_bad_input_is_explained(client, signed_in):
     email = signed_in("admin")
-    response = client.post_form("/manage/users", {"email": email, "role": "viewer", "password": "short"})
+    response = client.post_form(
+        "/manage/users", {"email": email, "role": "viewer", "password": "short"}
+    )
     assert response.status_code == 400
     body = response.get_data(as_text=True)
     assert "at least 12 characters" in body or "already exists" in body
-    response = client.post_form("/manage/users", {"email": "x@y.example", "role": "overlord", "password": "long enough password"})
+    response = client.post_form(
+        "/manage/users",
+        {"email": "x@y.example", "role": "overlord", "password": "long enough password"},
+    )
     assert response.status_code == 400
     assert "Not a valid choice" in response.get_data(as_text=True)
 
@@ -39,7 +49,9 @@ def test_last_admin_cannot_be_demoted(app, client, signed_in):
             sa.select(Membership).join(User).where(User.email == email)
         ).one()
         membership_id = membership.id
-    response = client.post_form(f"/manage/users/{membership_id}/role", {"role": "viewer"}, token_from="/manage/users")
+    response = client.post_form(
+        f"/manage/users/{membership_id}/role", {"role": "viewer"}, token_from="/manage/users"
+    )
     assert response.status_code == 302
     page = client.get("/manage/users").get_data(as_text=True)
     assert "at least one administrator" in page
@@ -49,7 +61,9 @@ def test_last_admin_cannot_be_demoted(app, client, signed_in):
 
 def test_partner_organisations(app, client, signed_in):
     signed_in("admin")
-    response = client.post_form("/manage/partners", {"name": "North Fire and Rescue", "kind": "fire"})
+    response = client.post_form(
+        "/manage/partners", {"name": "North Fire and Rescue", "kind": "fire"}
+    )
     assert response.status_code == 302
     assert "North Fire and Rescue" in client.get("/manage/partners").get_data(as_text=True)
     response = client.post_form("/manage/partners", {"name": "", "kind": ""})
@@ -64,17 +78,24 @@ def test_audit_log_records_sign_in_and_is_admin_only(app, client, signed_in):
     page = client.get("/manage/audit").get_data(as_text=True)
     assert "sign in" in page
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "sign_in")) == 1
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "sign_in")
+            )
+            == 1
+        )
 
 
 def test_other_partnership_membership_is_404(app, client, accounts, signed_in):
     other = accounts.user("admin", partnership="south-csp")
     with app.app_context():
-        other_membership = db.session.scalars(
-            sa.select(Membership).join(User).where(User.email == other)
-        ).one().id
+        other_membership = (
+            db.session.scalars(sa.select(Membership).join(User).where(User.email == other)).one().id
+        )
     signed_in("admin")
-    response = client.post_form(f"/manage/users/{other_membership}/role", {"role": "viewer"}, token_from="/manage/users")
+    response = client.post_form(
+        f"/manage/users/{other_membership}/role", {"role": "viewer"}, token_from="/manage/users"
+    )
     assert response.status_code == 404
     with app.app_context():
         assert db.session.get(Membership, other_membership).role == "admin"

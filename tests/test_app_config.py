@@ -15,7 +15,9 @@ def test_bad_database_url_names_the_setting():
 
 def test_production_refuses_to_start_without_secret_key(monkeypatch):
     with pytest.raises(ConfigError, match="SECRET_KEY"):
-        create_app({"ENV_NAME": "production", "SECRET_KEY": None, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+        create_app(
+            {"ENV_NAME": "production", "SECRET_KEY": None, "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+        )
 
 
 def test_unknown_language_code_names_the_setting():
@@ -39,7 +41,9 @@ def test_postgres_scheme_is_normalised_to_psycopg():
 
 
 def test_production_sets_hsts_and_secure_cookies():
-    app = create_app({"ENV_NAME": "production", "SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app(
+        {"ENV_NAME": "production", "SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": "sqlite://"}
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     with app.test_client() as client:
         response = client.get("/cookies")

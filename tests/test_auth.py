@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
+from conftest import PASSWORD, make_app, sign_in
 
 from consult.extensions import db
 from consult.models import AuditEvent, User
-from conftest import PASSWORD, make_app, sign_in
 
 
 def test_sign_in_and_out(client, accounts):
@@ -85,8 +85,12 @@ def test_session_cookie_flags(database_url, accounts):
     import re
 
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    response = client.post("/sign-in", data={"email": email, "password": PASSWORD, "csrf_token": token})
-    cookie = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("consult_session=")][-1]
+    response = client.post(
+        "/sign-in", data={"email": email, "password": PASSWORD, "csrf_token": token}
+    )
+    cookie = [
+        h for h in response.headers.getlist("Set-Cookie") if h.startswith("consult_session=")
+    ][-1]
     assert "HttpOnly" in cookie
     assert "Secure" in cookie
     assert "SameSite=Lax" in cookie
@@ -109,7 +113,8 @@ def test_open_redirect_is_refused(client, accounts):
     email = accounts.user("officer")
     token = client.csrf_token()
     response = client.post(
-        "/sign-in?next=https://evil.example/", data={"email": email, "password": PASSWORD, "csrf_token": token}
+        "/sign-in?next=https://evil.example/",
+        data={"email": email, "password": PASSWORD, "csrf_token": token},
     )
     assert response.headers["Location"].endswith("/manage")
 

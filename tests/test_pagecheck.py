@@ -13,7 +13,9 @@ def test_good_page_passes():
 
 
 def test_two_h1s_fail():
-    assert any("exactly one <h1>" in p for p in check_page(GOOD.replace("<p id", "<h1>Again</h1><p id")))
+    assert any(
+        "exactly one <h1>" in p for p in check_page(GOOD.replace("<p id", "<h1>Again</h1><p id"))
+    )
 
 
 def test_title_must_start_with_h1():
@@ -26,7 +28,10 @@ def test_error_prefix_is_allowed_before_the_title():
 
 
 def test_duplicate_ids_fail():
-    assert any("duplicate ids: a" in p for p in check_page(GOOD.replace("</body>", '<span id="a"></span></body>')))
+    assert any(
+        "duplicate ids: a" in p
+        for p in check_page(GOOD.replace("</body>", '<span id="a"></span></body>'))
+    )
 
 
 def test_missing_lang_and_dir_fail():

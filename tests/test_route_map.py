@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Flask
-
 from conftest import make_app
+from flask import Blueprint, Flask
 
 KEBAB = re.compile(r"^[a-z0-9\-/.]*$")
 

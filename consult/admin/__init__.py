@@ -69,9 +69,18 @@ def dashboard():
 
 
 class NewUserForm(BaseForm):
-    email = EmailField("Email address", widget=GovTextInput(), validators=[DataRequired("Enter an email address"), Length(max=254)])
+    email = EmailField(
+        "Email address",
+        widget=GovTextInput(),
+        validators=[DataRequired("Enter an email address"), Length(max=254)],
+    )
     name = StringField("Full name", widget=GovTextInput(), validators=[Length(max=200)])
-    role = RadioField("Role", widget=GovRadioInput(), choices=choices(ROLE_CHOICES), validators=[DataRequired("Choose a role")])
+    role = RadioField(
+        "Role",
+        widget=GovRadioInput(),
+        choices=choices(ROLE_CHOICES),
+        validators=[DataRequired("Choose a role")],
+    )
     password = PasswordField(
         "Temporary password",
         widget=GovPasswordInput(),
@@ -109,7 +118,9 @@ def users():
         .order_by(User.email)
     ).all()
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/users.html", form=form, members=members, form_has_errors=bool(form.errors)), status
+    return render_template(
+        "admin/users.html", form=form, members=members, form_has_errors=bool(form.errors)
+    ), status
 
 
 @bp.route("/users/<int:membership_id>/role", methods=["POST"])
@@ -127,8 +138,17 @@ def change_role(membership_id: int):
 
 
 class PartnerForm(BaseForm):
-    name = StringField("Organisation name", widget=GovTextInput(), validators=[DataRequired("Enter the organisation's name"), Length(max=200)])
-    kind = RadioField("Type of organisation", widget=GovRadioInput(), choices=choices(PARTNER_KINDS), validators=[DataRequired("Choose the type of organisation")])
+    name = StringField(
+        "Organisation name",
+        widget=GovTextInput(),
+        validators=[DataRequired("Enter the organisation's name"), Length(max=200)],
+    )
+    kind = RadioField(
+        "Type of organisation",
+        widget=GovRadioInput(),
+        choices=choices(PARTNER_KINDS),
+        validators=[DataRequired("Choose the type of organisation")],
+    )
 
 
 @bp.route("/partners", methods=["GET", "POST"])
@@ -138,19 +158,32 @@ def partners():
     form = PartnerForm()
     if form.validate_on_submit():
         organisation = PartnerOrganisation(
-            partnership_id=partnership.id, name=(form.name.data or "").strip(), kind=form.kind.data or "other"
+            partnership_id=partnership.id,
+            name=(form.name.data or "").strip(),
+            kind=form.kind.data or "other",
         )
         db.session.add(organisation)
-        record("partner_added", partnership_id=partnership.id, user_id=g.user.id, target=organisation.name)
+        record(
+            "partner_added",
+            partnership_id=partnership.id,
+            user_id=g.user.id,
+            target=organisation.name,
+        )
         db.session.commit()
         flash(f"{organisation.name} added", "success")
         return redirect(url_for("admin.partners"))
     organisations = db.session.scalars(
-        select(PartnerOrganisation).filter_by(partnership_id=partnership.id).order_by(PartnerOrganisation.name)
+        select(PartnerOrganisation)
+        .filter_by(partnership_id=partnership.id)
+        .order_by(PartnerOrganisation.name)
     ).all()
     status = 400 if request.method == "POST" else 200
     return render_template(
-        "admin/partners.html", form=form, organisations=organisations, kinds=dict(PARTNER_KINDS), form_has_errors=bool(form.errors)
+        "admin/partners.html",
+        form=form,
+        organisations=organisations,
+        kinds=dict(PARTNER_KINDS),
+        form_has_errors=bool(form.errors),
     ), status
 
 
@@ -168,7 +201,9 @@ def audit():
         .limit(per_page + 1)
     ).all()
     has_next = len(events) > per_page
-    return render_template("admin/audit.html", events=events[:per_page], page=page, has_next=has_next)
+    return render_template(
+        "admin/audit.html", events=events[:per_page], page=page, has_next=has_next
+    )
 
 
 class EraseResponseForm(BaseForm):
@@ -196,7 +231,10 @@ def erase_response():
             try:
                 erasure = erase(partnership, reference, g.user)
                 db.session.commit()
-                flash(f"Response {erasure.reference} and its {erasure.answers} answers were erased.", "success")
+                flash(
+                    f"Response {erasure.reference} and its {erasure.answers} answers were erased.",
+                    "success",
+                )
                 return redirect(url_for("admin.erase_response"))
             except ServiceError as error:
                 db.session.rollback()
@@ -205,9 +243,13 @@ def erase_response():
             response = find_by_reference(partnership, reference)
             if response is not None:
                 survey = db.session.get(Survey, response.survey_id)
-                return render_template("admin/erase_response_confirm.html", form=form, response=response, survey=survey)
+                return render_template(
+                    "admin/erase_response_confirm.html", form=form, response=response, survey=survey
+                )
             form.reference.errors = [
                 "No response with this reference in your partnership. Check the reference on the resident's confirmation page."
             ]
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/erase_response.html", form=form, form_has_errors=bool(form.errors)), status
+    return render_template(
+        "admin/erase_response.html", form=form, form_has_errors=bool(form.errors)
+    ), status

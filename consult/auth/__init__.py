@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovTextInput
 from wtforms import EmailField, PasswordField
@@ -12,11 +22,10 @@ from wtforms.validators import DataRequired, Length
 
 from ..extensions import db, limiter
 from ..forms import BaseForm
-from ..models import Membership
+from ..models import Membership, Role
 from ..security import public, role_required, start_session
 from ..services.accounts import authenticate, first_membership
 from ..services.audit import record
-from ..models import Role
 
 bp = Blueprint("auth", __name__)
 
@@ -65,7 +74,9 @@ def sign_in():
         error = result.error
     status = 200 if request.method == "GET" or (not error and not form.errors) else 400
     return (
-        render_template("auth/sign_in.html", form=form, error=error, form_has_errors=bool(error or form.errors)),
+        render_template(
+            "auth/sign_in.html", form=form, error=error, form_has_errors=bool(error or form.errors)
+        ),
         status,
     )
 

@@ -134,7 +134,9 @@ def create_user(
 ) -> User:
     email = normalise_email(email)
     if not EMAIL_PATTERN.match(email):
-        raise ServiceError("Enter an email address in the correct format, like name@example.org", field="email")
+        raise ServiceError(
+            "Enter an email address in the correct format, like name@example.org", field="email"
+        )
     try:
         role = Role(role)
     except ValueError:
@@ -142,9 +144,7 @@ def create_user(
             f"Role must be one of {', '.join(r.value for r in Role)}", field="role"
         ) from None
     check_password_strength(password)
-    existing = db.session.scalars(
-        select(User).where(func.lower(User.email) == email)
-    ).first()
+    existing = db.session.scalars(select(User).where(func.lower(User.email) == email)).first()
     if existing is not None:
         raise ServiceError(f"An account for {email} already exists", field="email")
     user = User(email=email, name=name.strip(), password_hash=hash_password(password))

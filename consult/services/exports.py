@@ -167,7 +167,7 @@ def codebook(
     ]
     for question in questions if questions is not None else ordered_questions(survey):
         prompt = texts.prompt(question, language)
-        common = {
+        common: dict[str, Any] = {
             "question_key": question.key,
             "question_type": question.type,
             "question_id": question.id,
@@ -389,8 +389,10 @@ class _Layout:
                 self.keyed.add(v.question_id)
         self.lookup = pd.Series(cols, index=pd.MultiIndex.from_arrays([keys_q, keys_s]))
         self.kind_of_col = np.array([v.kind for v in self.variables], dtype=object)
-        self.grid_ids = {
-            v.question_id for v in self.variables if v.question_type == QuestionType.GRID
+        self.grid_ids: set[int] = {
+            v.question_id
+            for v in self.variables
+            if v.question_type == QuestionType.GRID and v.question_id is not None
         }
         self.index = {v.name: j for j, v in enumerate(self.variables)}
 
@@ -743,8 +745,8 @@ def label_rows(export: Export) -> list[list[Any]]:
                     "yes" if value.missing else "",
                 ]
             )
-    for name, value in export.about():
-        rows.append(["(about)", f"{name}: {value}", "", "", "", "", "", ""])
+    for name, fact in export.about():
+        rows.append(["(about)", f"{name}: {fact}", "", "", "", "", "", ""])
     return [[escape_cell(c) for c in row] for row in rows]
 
 

@@ -538,7 +538,7 @@ def aggregate_sheets(export: Export) -> dict[str, list[list[Any]]]:
     note = [f"Figures based on fewer than {min_cell} respondents are suppressed (left blank)."]
     weights = export.weighting.weights
 
-    representation = [
+    representation: list[list[Any]] = [
         note,
         [
             "variable",

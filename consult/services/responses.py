@@ -317,9 +317,7 @@ def _lock(response: Response) -> None:
     """Serialise saves to one response: a retried request racing the first
     would otherwise replace the same answer rows twice at once (PostgreSQL
     row lock; SQLite already serialises writers)."""
-    db.session.execute(
-        select(Response.id).where(Response.id == response.id).with_for_update()
-    )
+    db.session.execute(select(Response.id).where(Response.id == response.id).with_for_update())
 
 
 def record_consent(response: Response, consent: bool, *, now: datetime | None = None) -> Journey:

@@ -332,9 +332,7 @@ def _aggregate(question: Question, frame: pd.DataFrame, w: np.ndarray) -> list[d
         return [_row(key, answered, answered, w, mean=_weighted_mean(numbers, answered, w))]
     if kind == QuestionType.TEXT:
         texts = frame[key]
-        answered = (texts.notna() & (texts.astype("string").str.strip() != "")).to_numpy(
-            dtype=bool
-        )
+        answered = (texts.notna() & (texts.astype("string").str.strip() != "")).to_numpy(dtype=bool)
         return [_row(key, answered, answered, w)]
     return []
 

@@ -10,7 +10,16 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..i18n import LANGUAGES
-from ..models import Audience, Option, OptionKind, Partnership, Question, QuestionType, Section, Survey
+from ..models import (
+    Audience,
+    Option,
+    OptionKind,
+    Partnership,
+    Question,
+    QuestionType,
+    Section,
+    Survey,
+)
 from . import ServiceError
 from .content import (
     hint_key,
@@ -44,7 +53,9 @@ def create_survey(
             field="slug",
         )
     if db.session.scalars(select(Survey).filter_by(slug=slug)).first() is not None:
-        raise ServiceError(f"The web address /s/{slug} is already used by another survey", field="slug")
+        raise ServiceError(
+            f"The web address /s/{slug} is already used by another survey", field="slug"
+        )
     if audience not in {a.value for a in Audience}:
         raise ServiceError("Choose who the survey is for", field="audience")
     languages = languages or [default_language]
@@ -54,7 +65,10 @@ def create_survey(
     if not title.get(default_language, "").strip():
         raise ServiceError("Enter the survey's title", field="title")
     survey = Survey(
-        partnership_id=partnership.id, slug=slug, audience=audience, default_language=default_language
+        partnership_id=partnership.id,
+        slug=slug,
+        audience=audience,
+        default_language=default_language,
     )
     survey.languages = languages
     db.session.add(survey)
@@ -69,7 +83,9 @@ def add_section(
     survey: Survey, key: str, title: dict[str, str], *, kind: str = "standard"
 ) -> Section:
     if not KEY_PATTERN.match(key):
-        raise ServiceError("A section key must be lowercase letters, numbers and underscores", field="key")
+        raise ServiceError(
+            "A section key must be lowercase letters, numbers and underscores", field="key"
+        )
     position = db.session.scalar(
         select(func.coalesce(func.max(Section.position), 0)).filter_by(survey_id=survey.id)
     )
@@ -140,7 +156,10 @@ def add_question(
         for position, entry in enumerate(entries, start=1):
             code = entry["code"]
             if not KEY_PATTERN.match(code):
-                raise ServiceError(f"Option code {code!r} must be lowercase letters, numbers and underscores", field="options")
+                raise ServiceError(
+                    f"Option code {code!r} must be lowercase letters, numbers and underscores",
+                    field="options",
+                )
             if (kind, code) in codes:
                 raise ServiceError(f"The code {code} is used twice in {key}", field="options")
             codes.add((kind, code))
