@@ -28,6 +28,7 @@ import asyncio
 import os
 import random
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -112,6 +113,11 @@ def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subproces
         "-b", f"127.0.0.1:{port}",
         "--log-level", "warning",
         "--graceful-timeout", "5",
+        # Longer than a resident's pause between pages: gunicorn's default (2 s)
+        # closes the connection as the next page is sent, and the client then
+        # sees a reset it has to retry (in production the proxy in front holds
+        # the residents' connections).
+        "--keep-alive", "15",
         "wsgi:app",
     ]  # fmt: skip
     return subprocess.Popen(command, cwd=ROOT, env=env)
@@ -130,6 +136,64 @@ def worker_pids(master: int) -> list[int]:
         if int(stat.rsplit(")", 1)[1].split()[1]) == master:
             pids.append(int(entry.name))
     return sorted(pids)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of the given processes (and their reaped children)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # utime, stime, cutime, cstime: fields 14-17 of stat, 12-15 after the name.
+        total += sum(int(v) for v in fields[11:15])
+    return total / tick
+
+
+def processes_named(name: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@dataclass
+class CpuMeter:
+    """Where the machine's CPU went during a run: the app server, PostgreSQL
+    (every backend, so other work on the database counts too) and this
+    load generator, which shares the two cores."""
+
+    master: int
+    start: dict[str, float] = field(default_factory=dict)
+
+    def _now(self) -> dict[str, float]:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return {
+            "app server (gunicorn)": cpu_seconds([self.master, *worker_pids(self.master)]),
+            "PostgreSQL": cpu_seconds(processes_named("postgres")),
+            "load generator": usage.ru_utime + usage.ru_stime,
+        }
+
+    def begin(self) -> None:
+        self.start = self._now()
+
+    def report(self, seconds: float, requests: int) -> None:
+        end = self._now()
+        parts = []
+        for name, value in end.items():
+            used = max(0.0, value - self.start.get(name, 0.0))
+            per_request = 1000 * used / requests if requests else float("nan")
+            parts.append(
+                f"{name} {used:.1f} s ({100 * used / seconds:.0f}% of a core, {per_request:.1f} ms a request)"
+            )
+        print("CPU: " + "; ".join(parts))
 
 
 async def wait_ready(base: str, session, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
@@ -430,8 +494,11 @@ def main() -> int:
     try:
         asyncio.run(_ready(base))
         before = last_response_id(args.database_url)
+        meter = CpuMeter(server.pid)
+        meter.begin()
         stats, seconds, _ = asyncio.run(run(base, args, kill_after=None, master=server.pid))
         p95 = report("run 1 (steady)", stats, seconds, args.users)
+        meter.report(seconds, stats.requests)
         check = verify(args.database_url, stats.references, before)
         print("checks:", {k: (len(v) if isinstance(v, list) else v) for k, v in check.items()})
         target_ok = (

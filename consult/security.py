@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
 from sqlalchemy import select
+from werkzeug.datastructures import ImmutableMultiDict
 
 from .extensions import db
 from .models import ROLE_RANK, Membership, Partnership, Role, User
@@ -139,6 +140,20 @@ UNSTORABLE = re.compile(
 )
 
 
+# Page and column breaks come with text pasted from a word processor or a
+# PDF: a resident's comment must not be refused for them.
+PAGE_BREAKS = re.compile("[\x0b\x0c]")
+
+
+def _page_breaks_to_line_breaks() -> None:
+    form = request.form
+    if not any(PAGE_BREAKS.search(v) for _, values in form.lists() for v in values):
+        return
+    request.form = ImmutableMultiDict(  # type: ignore[misc]
+        [(key, PAGE_BREAKS.sub("\n", value)) for key, values in form.lists() for value in values]
+    )
+
+
 def refuse_unstorable_characters() -> Any:
     """Refuse, with a clear message and before any view runs, a request whose
     address or form holds a character that cannot be stored or shown."""
@@ -150,6 +165,7 @@ def refuse_unstorable_characters() -> Any:
         and request.method in {"POST", "PUT", "PATCH"}
         and request.mimetype in FORM_TYPES
     ):
+        _page_breaks_to_line_breaks()
         suspect = any(
             UNSTORABLE.search(key) or any(UNSTORABLE.search(value) for value in values)
             for key, values in request.form.lists()

@@ -131,6 +131,17 @@ def test_number_out_of_range_and_oversize_or_odd_text(app, client):
     assert stored(app, "years") == []
 
 
+def test_text_pasted_with_page_breaks_is_kept_with_line_breaks(app, client):
+    # Word processors and PDFs put form feeds and vertical tabs into copied
+    # text; a resident's comment must be stored, not refused for them.
+    resident = started(app, client)
+    resident.go("priorities", {"priorities-rank-1": "something_else"})
+    assert resident.go("priorities_other", {"priorities_other": "Lights\x0cat\x0bnight"})
+    [(_, _, _, _, text)] = stored(app, "priorities_other")
+    assert "\x0c" not in text and "\x0b" not in text
+    assert text.split() == ["Lights", "at", "night"]
+
+
 def test_consent_with_a_made_up_value_and_posts_without_csrf(app, client):
     resident = started(app, client)
     resident.go("priorities", {})

@@ -16,6 +16,7 @@ have sent (foreign option code, unknown grid row, extra picks) 400."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -166,6 +167,9 @@ def _switcher() -> list[dict[str, Any]]:
     if endpoint in {"respond.submit", "respond.begin"}:
         endpoint = "respond.start"
     view_args = dict(request.view_args or {})
+    # One URL built, the language added to it: this runs on every resident page.
+    base = url_for(endpoint, **view_args, **args)
+    joiner = "&" if "?" in base else "?"
     links = []
     for code in g.offered_languages:
         language = LANGUAGES[code]
@@ -174,7 +178,7 @@ def _switcher() -> list[dict[str, Any]]:
                 "code": code,
                 "name": language.native_name,
                 "dir": language.direction,
-                "href": url_for(endpoint, **view_args, **args, lang=code),
+                "href": f"{base}{joiner}{urlencode({'lang': code})}",
                 "current": code == g.language,
             }
         )
@@ -382,21 +386,24 @@ def question(slug: str, key: str) -> Any:
     response, elsewhere = _open_response(survey)
     if response is None:
         return elsewhere
-    current = journey(response)
-    question = current.by_key.get(key)
-    if question is None or not current.path.contains(key):
-        return _not_on_path(survey, current)
     here = url_for("respond.question", slug=slug, key=key, **_change_arg())
     if request.method == "GET":
+        current = journey(response)
+        question = current.by_key.get(key)
+        if question is None or not current.path.contains(key):
+            return _not_on_path(survey, current)
         stored = current.answer(key)
         values = form_values(question, stored) if stored else {}
         return _question_page(current, question, values, None)
 
+    # save_answer works out the journey itself, under the response's lock;
+    # the pages that need it beforehand are the rare ones (a refused answer).
     action = request.form.get("action", "continue")
     try:
         updated = save_answer(response, key, request.form, g.language, texts=g.texts)
     except NotOnPath:
-        return _not_on_path(survey, current)
+        db.session.rollback()
+        return _not_on_path(survey, journey(response))
     except AnswerTampered as error:
         db.session.rollback()
         return _tampered(survey, here, error.message)
@@ -406,6 +413,8 @@ def question(slug: str, key: str) -> Any:
             # Saving for later keeps what was already stored; this page's
             # unfinished answer is simply not saved.
             return _save_for_later(survey, response)
+        current = journey(response)
+        question = current.by_key[key]
         values = {name: request.form.getlist(name) for name in request.form}
         return _question_page(current, question, values, invalid), 400
     except ResponseNotOpen:

@@ -521,8 +521,23 @@ def load_answers(response: Response, questions: Iterable[Question]) -> dict[str,
     """Every stored answer of a response, by question key."""
     by_id = {q.id: q for q in questions}
     grouped: dict[int, list[Answer]] = {}
-    for row in db.session.scalars(select(Answer).where(Answer.response_id == response.id)):
-        grouped.setdefault(row.question_id, []).append(row)
+    # Core rows with the answer's attribute names: every page of the journey
+    # reads these, and ORM objects cost more than the query.
+    table = Answer.__table__
+    db.session.flush()  # the connection does not autoflush: pending answers count
+    rows = db.session.connection().execute(
+        select(
+            table.c.id,
+            table.c.question_id,
+            table.c.item_code,
+            table.c.option_code,
+            table.c.rank,
+            table.c.number,
+            table.c.text,
+        ).where(table.c.response_id == response.id)
+    )
+    for row in rows:
+        grouped.setdefault(row.question_id, []).append(row)  # type: ignore[arg-type]
     return {
         by_id[qid].key: from_rows(by_id[qid], rows) for qid, rows in grouped.items() if qid in by_id
     }

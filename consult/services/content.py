@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Question, Survey, TextEntry, TranslationStatus
+from .survey_cache import survey_texts
 
 
 def survey_title_key() -> str:
@@ -57,18 +58,8 @@ class SurveyTexts:
         """`languages` limits loading to what a page shows (a resident's page
         needs its language and the default one, not all eight)."""
         self.survey = survey
-        self._values: dict[tuple[str, str], str] = {}
-        stmt = select(TextEntry.key, TextEntry.language, TextEntry.value).where(
-            TextEntry.survey_id == survey.id
-        )
-        if languages is not None:
-            wanted = {*languages, survey.default_language}
-            stmt = stmt.where(TextEntry.language.in_(sorted(wanted)))
-        # Core rows through the connection: the ORM result layer costs more
-        # than the query for a survey of a few thousand texts.
-        rows = db.session.connection().execute(stmt).all()
-        for key, language, value in rows:
-            self._values[(key, language)] = value
+        # Shared with other requests of this process (see survey_cache): read only.
+        self._values = survey_texts(survey, languages)
 
     def get(self, key: str, language: str, default: str = "") -> str:
         value = self._values.get((key, language))

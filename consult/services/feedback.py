@@ -36,6 +36,7 @@ from . import ServiceError
 from .audit import record
 from .content import SurveyTexts, digest, set_text
 from .frames import ordered_questions
+from .survey_cache import definition_changed
 
 INTRO_KEY = "feedback.intro"
 MAX_TEXT = 2000
@@ -189,6 +190,7 @@ def save_feedback(
                         TextEntry.language == language,
                     )
                 )
+                definition_changed(survey)
                 changed += 1
             continue
         wanted_status = None

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..i18n import best_match
@@ -49,9 +49,9 @@ from .path import (
     compute_path,
     first_incomplete,
     is_special,
-    ordered_questions,
     resume_step,
 )
+from .survey_cache import survey_questions
 
 # No 0/O, 1/I/L or U: codes are read aloud over the phone and copied from paper.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -82,7 +82,10 @@ class Availability(enum.StrEnum):
 
 
 def find_survey(slug: str) -> Survey | None:
-    return db.session.scalars(select(Survey).filter_by(slug=slug)).first()
+    # The partnership comes with it: every resident page names it in the header.
+    return db.session.scalars(
+        select(Survey).filter_by(slug=slug).options(joinedload(Survey.partnership))
+    ).first()
 
 
 def availability(survey: Survey, now: datetime | None = None) -> Availability:
@@ -227,15 +230,6 @@ class Journey:
     @property
     def is_complete(self) -> bool:
         return self.first_incomplete() is None
-
-
-def survey_questions(survey: Survey) -> list[Question]:
-    questions = db.session.scalars(
-        select(Question)
-        .where(Question.survey_id == survey.id)
-        .options(selectinload(Question.options), selectinload(Question.section))
-    ).all()
-    return ordered_questions(questions)
 
 
 def journey(response: Response, questions: list[Question] | None = None) -> Journey:
