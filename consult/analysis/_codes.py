@@ -89,9 +89,12 @@ def encode(
     ``unknown``; callers report only the ones with respondents.
     """
     cats = tuple(_label(c) for c in categories)
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        raw = np.asarray(values.cat.codes.to_numpy())
-        uniques: Sequence[object] = list(values.cat.categories)
+    array = values.array
+    if isinstance(array, pd.Categorical):
+        # The codes array itself (a read-only view), not ``.cat.codes``, which
+        # builds a new Series each time: 1 us instead of 75 us per column.
+        raw = array.codes
+        uniques: Sequence[object] = array.categories.tolist()
     else:
         fact_codes, fact_uniques = pd.factorize(values, use_na_sentinel=True)
         raw = np.asarray(fact_codes)

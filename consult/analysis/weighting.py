@@ -125,7 +125,7 @@ class _Cells:
 
     counts: FloatArray  # respondents per cell
     cell_codes: list[IntArray]  # per encoded variable, the analysis code of each cell
-    row_id: npt.NDArray[Any]  # profile id of each respondent (int32 or int64)
+    row_id: npt.NDArray[np.intp]  # profile id of each respondent
     dense_lookup: IntArray | None  # profile id -> cell, when ids are small enough
     _row_cell: IntArray | None = None
 
@@ -133,7 +133,7 @@ class _Cells:
     def row_cell(self) -> IntArray:
         if self._row_cell is None:
             assert self.dense_lookup is not None
-            self._row_cell = self.dense_lookup[self.row_id]
+            self._row_cell = self.dense_lookup.take(self.row_id)
         return self._row_cell
 
     def to_rows(self, per_cell: FloatArray) -> FloatArray:
@@ -143,8 +143,8 @@ class _Cells:
             dense = np.zeros(self.dense_lookup.shape[0], dtype=np.float64)
             occupied = self.dense_lookup >= 0
             dense[occupied] = per_cell[self.dense_lookup[occupied]]
-            return dense[self.row_id]
-        return per_cell[self.row_cell]
+            return dense.take(self.row_id)
+        return per_cell.take(self.row_cell)
 
 
 def _validate_targets(
@@ -252,6 +252,61 @@ def _margin_problems(margins: Sequence[_Margin], problems: list[Problem]) -> lis
     return usable
 
 
+def _profile_ids(
+    encoded: Sequence[Encoded], radices: Sequence[int], span: int, shift: int
+) -> npt.NDArray[np.intp]:
+    """Each respondent's profile id: the raw codes + 1 read as digits, 0..span-1.
+
+    Arithmetic on the raw codes (Horner's rule) is far cheaper than a per-row
+    lookup table, which is applied to the few cells afterwards. On a million
+    rows the cost is the number and width of the passes, so: raw codes start
+    at -1 (NaN), hence a partial id over variables whose radices multiply to R
+    lies strictly between -R and R; runs of int8 columns (Categorical codes)
+    are combined in int8 while that holds, then the runs in the narrowest type
+    for the whole span (an int8 pass costs a fifth of an int64 one). The shift
+    to 0..span-1 comes last, then one widening to intp, the type bincount and
+    take index with (they would copy anything else). Raw codes are never written.
+    """
+    parts: list[npt.NDArray[Any]] = []
+    widths: list[int] = []
+    owned: list[bool] = []
+    for e, r in zip(encoded, radices, strict=True):
+        if (
+            parts
+            and e.raw.dtype == np.int8
+            and parts[-1].dtype == np.int8
+            and widths[-1] * r <= 127
+        ):
+            if owned[-1]:
+                parts[-1] *= r
+            else:
+                parts[-1] = np.multiply(parts[-1], r)
+                owned[-1] = True
+            parts[-1] += e.raw
+            widths[-1] *= r
+        else:
+            parts.append(e.raw)
+            widths.append(r)
+            owned.append(False)
+    work: type[np.signedinteger[Any]] = (
+        np.int16 if span < (1 << 15) else np.int32 if span < (1 << 31) else np.int64
+    )
+    acc, acc_owned = parts[0], owned[0]
+    for part, width in zip(parts[1:], widths[1:], strict=True):
+        if acc_owned and acc.dtype == work:
+            acc *= width
+        else:
+            acc = np.multiply(acc, width, dtype=work)
+            acc_owned = True
+        np.add(acc, part, out=acc, dtype=work, casting="unsafe")
+    if not acc_owned:  # one variable, not combined with anything: its raw codes
+        row_id = acc.astype(np.intp)
+        row_id += shift
+        return row_id
+    acc += shift
+    return acc.astype(np.intp)
+
+
 def _build_cells(encoded: Sequence[Encoded], n: int) -> _Cells:
     radices = [e.raw_radix for e in encoded]
     span = 1
@@ -261,21 +316,10 @@ def _build_cells(encoded: Sequence[Encoded], n: int) -> _Cells:
     dense_lookup: IntArray | None = None
     row_cell: IntArray | None = None
     if span < (1 << 62):
-        # Profile id by arithmetic on the raw codes: far cheaper than a
-        # per-row lookup table, which is applied to the cells afterwards.
-        dtype = np.int32 if span < (1 << 31) else np.int64
         strides = [1] * len(radices)
         for i in range(len(radices) - 2, -1, -1):
             strides[i] = strides[i + 1] * radices[i + 1]
-        row_id: npt.NDArray[Any] = encoded[0].raw.astype(dtype)
-        if strides[0] != 1:
-            row_id *= dtype(strides[0])
-        for e, st in zip(encoded[1:], strides[1:], strict=True):
-            term: npt.NDArray[Any] = e.raw.astype(dtype)
-            if st != 1:
-                term *= dtype(st)
-            row_id += term
-        row_id += dtype(sum(strides))  # raw codes start at -1 (NaN); shift all to >= 0
+        row_id = _profile_ids(encoded, radices, span, shift=sum(strides))
         if span <= _DENSE_CELL_LIMIT:
             dense = np.bincount(row_id, minlength=span)
             ids = np.flatnonzero(dense)
@@ -426,6 +470,11 @@ def _ipf(
 
     f = np.ones((n_cells, reps), dtype=np.float64)
     occupied = counts > 0
+    # A cell that a bootstrap resample left empty carries no weight, but it
+    # still takes the ratios of its categories: when the margins cannot be met
+    # its factor can grow without bound, and 0 x inf = NaN would then spread to
+    # every weight in its categories. Such cells keep their factor instead.
+    empty_cells = None if bool(occupied.all()) else ~occupied
     trimmed = False
 
     def margin_errors(weights: FloatArray) -> tuple[FloatArray, FloatArray, list[FloatArray]]:
@@ -455,14 +504,25 @@ def _ipf(
     internal = np.full(reps, np.inf)
     reported = np.full(reps, np.inf)
     shares: list[FloatArray] = []
+    # Everything a sweep needs per margin, looked up once: a sweep is a few
+    # dozen operations on arrays of a few thousand cells, so Python-level
+    # overhead is a large share of its cost.
+    steps = [
+        (flat[i].ravel(), m.enc.radix * reps, attainable[i], cells.cell_codes[m.index])
+        for i, m in enumerate(margins)
+    ]
     for iterations in range(1, max_iter + 1):  # noqa: B007 - the count is reported
-        pre_gap = np.zeros(reps)
-        for i, m in enumerate(margins):
-            got = _group_sum(counts * f, flat[i], m.enc.radix, reps)
-            aim = attainable[i]
-            pre_gap = np.maximum(pre_gap, (np.abs(got - aim).max(axis=1)) / safe_total)
+        gaps: list[FloatArray] = []
+        for flat_index, size, aim, codes in steps:
+            got = np.bincount(flat_index, weights=(counts * f).ravel(), minlength=size)
+            got = got.reshape(reps, -1)
+            gaps.append(np.abs(got - aim).max(axis=1))
             ratio = np.divide(aim, got, out=np.ones_like(got), where=got > 0)
-            f *= ratio.T[cells.cell_codes[m.index]]
+            step = ratio.T.take(codes, axis=0)
+            if empty_cells is not None:
+                step[empty_cells] = 1.0
+            f *= step
+        pre_gap = np.max(gaps, axis=0) / safe_total
         if bounds is not None:
             clipped = _clip_to_mean(f, counts, safe_total, bounds)
             if not trimmed and bool((occupied & (clipped != f)).any()):

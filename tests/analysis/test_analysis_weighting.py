@@ -170,6 +170,46 @@ def test_categorical_and_object_columns_give_identical_weights() -> None:
     assert r1.converged and r2.converged
 
 
+@pytest.mark.parametrize(
+    ("n_vars", "n_cats"),
+    [(5, 3), (4, 12), (3, 150), (8, 8), (20, 8)],
+    ids=["few-profiles", "wide-ids", "int16-codes", "sparse-profiles", "too-many-for-one-id"],
+)
+def test_many_variables_meet_margins_however_the_columns_are_stored(
+    n_vars: int, n_cats: int
+) -> None:
+    # How many answer profiles are possible decides how respondents are grouped
+    # internally; whichever way applies, and whether answers arrive as text or as
+    # categoricals, the user must get the same weights, meeting every margin.
+    rng = np.random.default_rng(n_vars)
+    n = 3000
+    cats = {f"v{j}": [f"c{i}" for i in range(n_cats)] for j in range(n_vars)}
+    data = {}
+    for var, categories in cats.items():
+        values = rng.choice([*categories, "prefer_not_to_say"], n).astype(object)
+        values[rng.random(n) < 0.05] = None
+        data[var] = values
+    text = pd.DataFrame(data)
+    targets = {
+        var: dict(zip(categories, rng.dirichlet(np.full(n_cats, 5.0)).tolist(), strict=True))
+        for var, categories in cats.items()
+    }
+    categorical = text.astype("category")
+    mixed = text.copy()
+    for var in list(cats)[::2]:
+        mixed[var] = mixed[var].astype("category")
+    results = [rake(f, targets, tol=1e-9, max_iter=5000) for f in (text, categorical, mixed)]
+    assert all(r.converged and r.problems == [] for r in results)
+    w = results[0].weights
+    for other in results[1:]:
+        assert np.abs(other.weights - w).max() < 1e-10
+    for var, shares in targets.items():
+        not_answered = (~text[var].isin(cats[var])).mean()
+        for category, share in shares.items():
+            got = w[text[var] == category].sum() / w.sum()
+            assert got == pytest.approx(share * (1 - not_answered), abs=1e-8)
+
+
 def test_poststratify_hand_computed() -> None:
     frame = _frame({("x", "p"): 2, ("x", "q"): 2, ("y", "p"): 4, ("y", "q"): 2})
     cells = {("x", "p"): 0.25, ("x", "q"): 0.25, ("y", "p"): 0.25, ("y", "q"): 0.25}
@@ -214,3 +254,20 @@ def test_replicate_weights_shape_and_multiplicity() -> None:
     assert positive[1] == pytest.approx(2 * positive[0])
     again = replicate_weights(frame, targets, n=20, seed=1)
     pd.testing.assert_frame_equal(reps, again)
+
+
+def test_replicates_that_cannot_meet_the_margins_still_have_numeric_weights() -> None:
+    # Forty respondents, four yes/no questions: some resamples leave a profile
+    # out and cannot meet every margin. They are counted as not converged, but
+    # their weights must stay numbers: one NaN makes every interval computed
+    # from the replicates NaN.
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(
+        {f"q{j}": rng.choice(["yes", "no", "prefer_not_to_say", None], 40) for j in range(4)}
+    )
+    targets = {f"q{j}": {"yes": 0.3, "no": 0.7} for j in range(4)}
+    reps = replicate_weights(frame, targets, n=50, seed=1)
+    assert not reps.attrs["converged"].all()
+    assert [p.code for p in reps.attrs["problems"]] == ["replicates_not_converged"]
+    assert np.isfinite(reps.to_numpy()).all()
+    assert reps.mean().to_numpy() == pytest.approx(np.ones(50))
