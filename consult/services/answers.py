@@ -28,7 +28,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -498,7 +498,41 @@ def delete_answers(response: Response, questions: Iterable[Question]) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def from_rows(question: Question, rows: Iterable[Answer]) -> ParsedAnswer:
+class AnswerRow(Protocol):
+    """A stored answer row: an `Answer`, a row read with its columns, or one
+    about to be stored."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def item_code(self) -> str: ...
+    @property
+    def option_code(self) -> str: ...
+    @property
+    def rank(self) -> int | None: ...
+    @property
+    def number(self) -> float | None: ...
+    @property
+    def text(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class _NewRow:
+    id: int | None = None
+    item_code: str = ""
+    option_code: str = ""
+    rank: int | None = None
+    number: float | None = None
+    text: str | None = None
+
+
+def as_stored(question: Question, parsed: ParsedAnswer) -> ParsedAnswer:
+    """`parsed` as reading it back after `store_answer` gives it (codes in the
+    options' order, duplicates gone), without the round trip."""
+    return from_rows(question, [_NewRow(**row) for row in answer_rows(question, parsed)])
+
+
+def from_rows(question: Question, rows: Iterable[AnswerRow]) -> ParsedAnswer:
     rows = list(rows)
     if not rows:
         return EMPTY
@@ -520,7 +554,7 @@ def from_rows(question: Question, rows: Iterable[Answer]) -> ParsedAnswer:
 def load_answers(response: Response, questions: Iterable[Question]) -> dict[str, ParsedAnswer]:
     """Every stored answer of a response, by question key."""
     by_id = {q.id: q for q in questions}
-    grouped: dict[int, list[Answer]] = {}
+    grouped: dict[int, list[AnswerRow]] = {}
     # Core rows with the answer's attribute names: every page of the journey
     # reads these, and ORM objects cost more than the query.
     table = Answer.__table__
@@ -537,7 +571,7 @@ def load_answers(response: Response, questions: Iterable[Question]) -> dict[str,
         ).where(table.c.response_id == response.id)
     )
     for row in rows:
-        grouped.setdefault(row.question_id, []).append(row)  # type: ignore[arg-type]
+        grouped.setdefault(row.question_id, []).append(row)
     return {
         by_id[qid].key: from_rows(by_id[qid], rows) for qid, rows in grouped.items() if qid in by_id
     }

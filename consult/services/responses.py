@@ -36,6 +36,7 @@ from ..models import (
 from . import ServiceError
 from .answers import (
     ParsedAnswer,
+    as_stored,
     delete_answers,
     load_answers,
     parse_answer,
@@ -304,7 +305,15 @@ def save_answer(
         response.language = language
     _touch(response, current.survey, now)
     db.session.flush()
-    return _prune(journey(response, current.questions))
+    # The answers as now stored, without reading them all back: the rest were
+    # read under the lock above and nothing else can have changed them.
+    answers = dict(current.answers)
+    answers.pop(key, None)
+    stored = as_stored(question, parsed)
+    if not stored.is_empty:
+        answers[key] = stored
+    path = compute_path(current.questions, answers, response.special_consent)
+    return _prune(Journey(current.survey, response, current.questions, answers, path))
 
 
 def _lock(response: Response) -> None:
