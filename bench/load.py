@@ -113,11 +113,6 @@ def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subproces
         "-b", f"127.0.0.1:{port}",
         "--log-level", "warning",
         "--graceful-timeout", "5",
-        # Longer than a resident's pause between pages: gunicorn's default (2 s)
-        # closes the connection as the next page is sent, and the client then
-        # sees a reset it has to retry (in production the proxy in front holds
-        # the residents' connections).
-        "--keep-alive", "15",
         "wsgi:app",
     ]  # fmt: skip
     return subprocess.Popen(command, cwd=ROOT, env=env)
@@ -223,8 +218,13 @@ class Stats:
     abandoned: int = 0
     requests: int = 0
 
+    # (when it ended, seconds into the run; latency in ms) of every request
+    timeline: list[tuple[float, float]] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
     def add(self, kind: str, seconds: float) -> None:
         self.timings[kind].append(seconds * 1000)
+        self.timeline.append((time.monotonic() - self.started, seconds * 1000))
         self.requests += 1
 
 
@@ -290,7 +290,15 @@ async def resident(base: str, n: int, stats: Stats, args, deadline: float) -> No
     rng = random.Random(n)
     timeout = aiohttp.ClientTimeout(total=10)
     jar = aiohttp.CookieJar(unsafe=True)
-    async with aiohttp.ClientSession(cookie_jar=jar, timeout=timeout) as session:
+    # One connection a request, as a proxy in front of gunicorn (nginx by
+    # default) sends them: a resident's browser keeps its connection to the
+    # proxy, not to one worker. Kept-alive connections would pin each resident
+    # to the worker that first accepted them, however busy it is, and between
+    # pages gunicorn closes them (after 2 s) just as the next page is sent.
+    connector = aiohttp.TCPConnector(force_close=True)
+    async with aiohttp.ClientSession(
+        cookie_jar=jar, timeout=timeout, connector=connector
+    ) as session:
         url = f"{base}/s/{SLUG}"
         try:
             for _ in range(80):
@@ -458,6 +466,15 @@ def report(title: str, stats: Stats, seconds: float, users: int) -> dict[str, fl
     p95["all submits"] = pct(posts, 95)
     print(
         f"{'all submits (POST)':<24}{len(posts):>7}{pct(posts, 50):>10.1f}{pct(posts, 95):>10.1f}{pct(posts, 99):>10.1f}"
+    )
+    # Latency over the run, so a slow spell (residents arriving together, a
+    # killed worker) can be told from slowness throughout.
+    windows: dict[int, list[float]] = defaultdict(list)
+    for at, ms in stats.timeline:
+        windows[int(at // 15)].append(ms)
+    print(
+        "p95 by 15 s of the run: "
+        + ", ".join(f"{15 * w}s {pct(v, 95):.0f}" for w, v in sorted(windows.items()))
     )
     if stats.errors:
         print("errors:", dict(stats.errors))
