@@ -8,7 +8,9 @@ scale, area, grid, multiple choice, ranking, number and free text), bulk
 inserts the responses, then times each export to a file:
 
 * the weighting the exports use (`compute_results`, cached afterwards, as in
-  the app: the first export after new responses pays for it);
+  the app: the first export after new responses pays for it), which reads
+  the answers through the same reader as the exports
+  (`consult.services.frames.read_answers`);
 * CSV, JSON, Excel and SPSS, each written whole;
 * a reference: a plain `csv.writer` over the same rows, already in memory,
   so the CSV ratio shows what fetching and pivoting the answers costs.
@@ -287,9 +289,11 @@ def main() -> None:
             small = build_survey("bench-small")
             seconds, answers = timed(lambda: insert_responses(big, n, 1))
             insert_responses(small, small_n, 2)
+        size = (workdir / "bench.sqlite3").stat().st_size / 1e6
         print(
             f"data set: {n:,} responses x {len(big.questions)} questions, {answers:,} answer rows "
-            f"(inserted in {seconds:.1f} s); a second survey of {small_n:,} responses"
+            f"(inserted in {seconds:.1f} s); a second survey of {small_n:,} responses; "
+            f"database file {size:.0f} MB"
         )
 
         seconds, _ = timed(lambda: compute_results(big))

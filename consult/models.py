@@ -348,7 +348,18 @@ class Answer(Model):
     # unique constraint, so duplicates would slip through on both engines.
     __table_args__ = (
         sa.UniqueConstraint("response_id", "question_id", "item_code", "option_code"),
-        sa.Index("ix_answer_question", "question_id"),
+        # Results and exports read one question's answers for a range of
+        # responses at a time (`frames.read_answers`); with every value but
+        # free text in this index, that read does not touch the table.
+        sa.Index(
+            "ix_answer_question",
+            "question_id",
+            "response_id",
+            "item_code",
+            "option_code",
+            "rank",
+            "number",
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(sa.ForeignKey("response.id", ondelete="CASCADE"))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 22:43:33.358867
+Create Date: 2026-11-23 02:38:38.595981
 
 """
 
@@ -493,7 +493,11 @@ def upgrade():
         ),
     )
     with op.batch_alter_table("answer", schema=None) as batch_op:
-        batch_op.create_index("ix_answer_question", ["question_id"], unique=False)
+        batch_op.create_index(
+            "ix_answer_question",
+            ["question_id", "response_id", "item_code", "option_code", "rank", "number"],
+            unique=False,
+        )
 
     op.create_table(
         "option",
