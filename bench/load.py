@@ -108,7 +108,8 @@ def start_gunicorn(url: str, port: int, workers: int, threads: int) -> subproces
     command = [
         str(ROOT / ".venv/bin/gunicorn"),
         "-w", str(workers),
-        "-k", "gthread",
+        # --threads 1: gunicorn's sync workers, one request at a time each.
+        "-k", "gthread" if threads > 1 else "sync",
         "--threads", str(threads),
         "-b", f"127.0.0.1:{port}",
         "--log-level", "warning",
@@ -490,8 +491,13 @@ def main() -> int:
     )
     parser.add_argument("--think-min", type=float, default=2.0)
     parser.add_argument("--think-max", type=float, default=5.0)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (2 per core)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per worker; 1: sync workers (the fastest here)",
+    )
     parser.add_argument(
         "--kill-after", type=float, default=25.0, help="seconds into the second run"
     )
@@ -505,7 +511,8 @@ def main() -> int:
     server = start_gunicorn(args.database_url, port, args.workers, args.threads)
     base = f"http://127.0.0.1:{port}"
     print(
-        f"gunicorn pid {server.pid}: -w {args.workers} -k gthread --threads {args.threads} on {base}"
+        f"gunicorn pid {server.pid}: -w {args.workers} "
+        f"-k {'gthread' if args.threads > 1 else 'sync'} --threads {args.threads} on {base}"
     )
     ok = True
     try:
