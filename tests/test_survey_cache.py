@@ -115,3 +115,23 @@ def test_answering_does_not_reload_the_questionnaire(app, client):
     with app.app_context():
         count = db.session.scalar(sa.text("SELECT count(*) FROM answer"))
     assert count == 2
+
+
+def test_questions_an_officers_request_holds_stay_attached_and_editable(app):
+    # Paper entry and the fieldwork pages work out a journey in the same
+    # request as other work on the questionnaire: the questions it returns
+    # must be the session's own, so a later change to them is saved.
+    from consult.services.responses import journey, start_response
+
+    build_survey(app)
+    with app.app_context():
+        survey = db.session.get(Survey, survey_id(app))
+        assert survey is not None
+        held = _question(app, "safe")
+        response = start_response(survey, "en")
+        current = journey(response)
+        assert current.by_key["safe"] is held
+        held.required = False
+        db.session.commit()
+    with app.app_context():
+        assert _question(app, "safe").required is False

@@ -66,7 +66,8 @@ def _lookup(store: OrderedDict[Any, Any], key: Any) -> Any:
 def survey_questions(survey: Survey) -> list[Question]:
     """The survey's questions in order, options and section loaded."""
     key = _version(survey)
-    cached = _lookup(_questions, key)
+    editing = _holds_questionnaire_objects()
+    cached = None if editing else _lookup(_questions, key)
     if cached is not None:
         return list(cached)
     questions = list(
@@ -77,6 +78,11 @@ def survey_questions(survey: Survey) -> list[Question]:
         ).all()
     )
     loaded = ordered_questions(questions)
+    if editing:
+        # This session already holds questions, options or sections (an
+        # officer's request): the query returned those very objects, which
+        # the request may go on to change. Leave them attached; do not cache.
+        return loaded
     # Out of the session before anything can expire them: a commit later in
     # this request must not unload what other requests will read.
     for question in loaded:
@@ -87,6 +93,13 @@ def survey_questions(survey: Survey) -> list[Question]:
         db.session.expunge(question)
     _remember(_questions, key, loaded)
     return list(loaded)
+
+
+def _holds_questionnaire_objects() -> bool:
+    # A resident's session holds a survey, its partnership and a response.
+    return any(
+        isinstance(obj, Question | Option | Section) for obj in db.session.identity_map.values()
+    )
 
 
 def survey_texts(survey: Survey, languages: Iterable[str] | None) -> dict[tuple[str, str], str]:
