@@ -52,7 +52,8 @@ def digest(value: str) -> str:
 
 
 class SurveyTexts:
-    """All of one survey's texts, loaded once per request."""
+    """All of one survey's texts (or those of some languages), read from the
+    per-process copy kept for the survey's current version (survey_cache)."""
 
     def __init__(self, survey: Survey, languages: Iterable[str] | None = None) -> None:
         """`languages` limits loading to what a page shows (a resident's page

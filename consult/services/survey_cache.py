@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..extensions import db
 from ..models import Option, Question, Section, Survey, TextEntry, utcnow
-from ..services.path import ordered_questions
+from .path import ordered_questions
 
 # Enough for every survey a partnership has open at once; the oldest go first.
 MAX_ENTRIES = 64
