@@ -169,8 +169,16 @@ def _combine_sparse(
     rest = [c for c in cats if counts[c] >= min_count]
     if not sparse:
         return [[c] for c in cats]
-    if sum(counts[c] for c in sparse) < min_count or not rest:
+    if not rest:
         return None
+    if sum(counts[c] for c in sparse) < min_count:
+        # Still too few together: fold them into the smallest adequate group
+        # (e.g. every ethnic group but the largest weighted as one), as long
+        # as two groups remain to weight to.
+        if len(rest) < 2:
+            return None
+        smallest = min(rest, key=lambda c: counts[c])
+        return [[c] for c in rest if c != smallest] + [[smallest, *sparse]]
     return [[c] for c in rest] + [sparse]
 
 
@@ -323,14 +331,15 @@ def check_feasibility(
             blocks = second
             labels = None if second is None else [_combined_label(b) for b in second]
         if blocks is None or labels is None or len(blocks) < 2:
+            verb = "were" if noun.endswith("s") else "was"
             message = (
-                f"{noun} was left out of the weighting because {reason}, and merging "
+                f"{noun} {verb} left out of the weighting because {reason}, and merging "
                 "categories would not leave two groups large enough to weight to."
             )
             collapses.append(Collapse(var, "dropped", {}, {}, empty, sparse, message))
             continue
         merged = [(lab, b) for lab, b in zip(labels, blocks, strict=True) if len(b) > 1]
-        detail = "; ".join(f"{_words(b)} as one group ({lab})" for lab, b in merged)
+        detail = "; ".join(f"{_words(b)} were weighted as one group ({lab})" for lab, b in merged)
         message = f"{noun}: {detail}, because {reason}."
         _record(
             out,

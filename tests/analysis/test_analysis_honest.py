@@ -41,7 +41,7 @@ def test_sparse_age_bands_merge_with_the_smaller_neighbour_and_targets_add_up() 
     (collapse,) = feas.collapses
     assert collapse.action == "collapsed" and collapse.empty == ("16-24",)
     assert "16-24 had no responses" in collapse.message
-    assert "65-74 and 75+ as one group (65+)" in collapse.message
+    assert "65-74 and 75+ were weighted as one group (65+)" in collapse.message
 
 
 def test_wards_are_grouped_into_areas_or_dropped() -> None:
@@ -244,3 +244,15 @@ def test_summary_sentences() -> None:
     assert text.sentence.startswith("With 12 responses, none of the 4 priorities can be told apart")
     assert "cannot say which priority comes first" in text.cannot_report
     assert "top 4" in text.can_report
+
+
+def test_sparse_groups_too_small_together_join_the_smallest_adequate_group() -> None:
+    frame = pd.DataFrame({"eg": ["White"] * 35 + ["Asian"] * 5})
+    targets = {"eg": {"White": 0.4, "Asian": 0.4, "Black": 0.1, "Mixed": 0.05, "Other": 0.05}}
+    feas = check_feasibility(frame, targets)
+    assert feas.targets["eg"] == pytest.approx({"White": 0.4, "Asian / Black / Mixed / Other": 0.6})
+    alone = check_feasibility(
+        pd.DataFrame({"sex": ["m"] * 38 + ["f"] * 2}), {"sex": {"m": 0.5, "f": 0.5}}
+    )
+    assert alone.dropped == ["sex"]
+    assert alone.collapses[0].message.startswith("Sex was left out of the weighting because f had")
