@@ -12,6 +12,7 @@ import re
 import pytest
 import sqlalchemy as sa
 from conftest import PASSWORD, sign_in
+from test_results_service import add_response
 
 from consult.extensions import db
 from consult.models import Role, Survey, WeightingScheme
@@ -22,7 +23,6 @@ from consult.services.results import clear_cache, compute_results, decide_weight
 from consult.services.retention import survey_weights
 from consult.services.seed import margins_csv
 from consult.services.surveys import add_bank_question, add_question, add_section, create_survey
-from test_results_service import add_response
 
 OWN_PRIORITIES = ("parking", "dog_fouling", "speeding", "litter", "noise", "youth_provision")
 WARDS = ("abbey", "castle", "knighton", "evington")  # 4 of Leicester's 21 wards
@@ -66,9 +66,7 @@ def build_skewed_survey(slug: str = "our-survey") -> int:
         sex = "male" if i % 10 < 7 else "female"  # 28 men, 12 women
         ethnic = "white_british" if i % 8 else "asian_indian"
         ranking = (
-            ("parking", "dog_fouling", "litter")
-            if i % 2
-            else ("dog_fouling", "parking", "noise")
+            ("parking", "dog_fouling", "litter") if i % 2 else ("dog_fouling", "parking", "noise")
         )
         add_response(
             survey,
@@ -209,9 +207,7 @@ def test_results_json_command(app):
     male = next(c for c in sex["categories"] if c["category"] == "Male")
     assert male["status"] == "over" and male["sample_share"] == pytest.approx(0.7)
     assert male["interval"][0] > male["population_share"]
-    statuses = {
-        c["status"] for v in doc["representation"]["variables"] for c in v["categories"]
-    }
+    statuses = {c["status"] for v in doc["representation"]["variables"] for c in v["categories"]}
     assert statuses <= {"under", "over", "in_line", "cant_tell", None}
     (priority,) = doc["priorities"]
     assert priority["summary"]["sentence"] and priority["bands"]["method"].startswith("Holm")
