@@ -218,6 +218,38 @@ def register_cli(app: Flask) -> None:
         click.echo(f"{export.weighting.describe()}")
         click.echo("Wrote " + " and ".join(written))
 
+    @consult.command("results")
+    @click.argument("survey_slug")
+    @click.option("--partnership", "slug", default=None, help="The partnership's short name.")
+    @click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+    def results_command(survey_slug: str, slug: str | None, as_json: bool) -> None:
+        """Print a survey's results: weighting, representation, headlines,
+        priorities (fields documented in docs/analysis.md)."""
+        import json
+
+        from .models import Survey
+        from .services.results import results_json
+        from .services.results.machine import jsonable
+
+        query = select(Survey).filter_by(slug=survey_slug)
+        if slug is not None:
+            query = query.filter_by(partnership_id=_partnership(slug).id)
+        survey = db.session.scalars(query).first()
+        if survey is None:
+            raise click.ClickException(f"No survey called {survey_slug!r}")
+        doc = jsonable(results_json(survey))
+        if as_json:
+            click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+            return
+        w = doc["weighting"]
+        click.echo(f"{doc['survey']['responses']} responses")
+        click.echo("Weighted" if w["weights_used"] else f"Unweighted: {w['reason'] or ''}")
+        for message in doc["representation"]["messages"]:
+            click.echo(f"- {message}")
+        for table in doc["priorities"]:
+            if table["summary"]:
+                click.echo(table["summary"]["sentence"])
+
 
 def _partnership(slug: str) -> Partnership:
     partnership = db.session.scalars(select(Partnership).filter_by(slug=slug)).first()

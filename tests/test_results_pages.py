@@ -71,10 +71,11 @@ def test_a_ward_nobody_answered_from_is_named_on_the_page(client, app):
     clear_cache()
     sign_in(client, "viewer@wards-csp.example")
     html = _text(client.get(f"/manage/surveys/{survey_id}/results"))
-    assert "The weighting did not converge" in html
-    assert "No respondents in area = Thurncourt, so they cannot be weighted up" in html
-    assert '<strong class="govuk-tag govuk-tag--red">No</strong>' in html
-    assert "No responses from People living in Thurncourt" in html
+    # Before: "did not converge" and the failed weights used. Now the empty
+    # ward is found before raking, and the page says the figures are unweighted.
+    assert "Every figure on these pages is unweighted" in html
+    assert "Wards were left out of the weighting because Thurncourt had no responses" in html
+    assert "No responses from people living in Thurncourt" in html
 
 
 def test_viewer_reads_every_page_but_cannot_change_anything(client, demo_results):
@@ -118,26 +119,25 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, app):
     assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
 
 
-def test_marking_final_needs_the_flags_acknowledged_first(client, app):
+def test_marking_final_is_one_step_with_the_flags_box_ticked(client, app):
+    # Before: ticking "I have read the flags" then "Mark final" failed until a
+    # separate grey "Confirm" button was pressed. Now one form, one press.
     with app.app_context():
-        survey_id = build_ward_survey()
+        survey_id = build_ward_survey(answered_wards=("Abbey", "Castle", "Thurncourt"), per_ward=35)
     clear_cache()
     sign_in(client, "officer@wards-csp.example")
     base = f"/manage/surveys/{survey_id}/results/priorities"
 
     refused = client.post_form(base + "/final", {}, token_from=base)
     assert refused.status_code == 400
-    assert "Read the representation flags and confirm you have read them" in _text(refused)
+    assert "Tick the box to confirm you have read the representation flags" in _text(refused)
 
     unticked = client.post_form(base + "/acknowledge", {}, token_from=base)
     assert unticked.status_code == 400
     assert "Confirm that you have read the representation flags" in _text(unticked)
 
-    assert (
-        client.post_form(base + "/acknowledge", {"confirm": "yes"}, token_from=base).status_code
-        == 302
-    )
-    assert client.post_form(base + "/final", {}, token_from=base).status_code == 302
+    done = client.post_form(base + "/final", {"confirm": "yes"}, token_from=base)
+    assert done.status_code == 302
     html = _text(client.get(base))
     assert "Final for the strategy" in html
     assert re.search(r"Marked final by officer@wards-csp\.example on \d{2} \w+ \d{4}", html)
@@ -145,10 +145,41 @@ def test_marking_final_needs_the_flags_acknowledged_first(client, app):
     overview = _text(client.get(f"/manage/surveys/{survey_id}/results"))
     assert "Final for the strategy" in overview
     with app.app_context():
+        assert db.session.scalars(
+            sa.select(AuditEvent).filter_by(action="representation_flags_acknowledged")
+        ).one()
+
+
+def test_marking_unweighted_priorities_final_needs_an_override(client, app):
+    with app.app_context():
+        survey_id = build_ward_survey()
+    clear_cache()
+    sign_in(client, "officer@wards-csp.example")
+    base = f"/manage/surveys/{survey_id}/results/priorities"
+    page = _text(client.get(base))
+    assert "Priorities (unweighted)" in page
+    refused = client.post_form(base + "/final", {"confirm": "yes"}, token_from=base)
+    assert refused.status_code == 400
+    assert "The results are unweighted because the weighting could not be used" in _text(refused)
+    no_reason = client.post_form(
+        base + "/final", {"confirm": "yes", "override": "yes"}, token_from=base
+    )
+    assert no_reason.status_code == 400 and "Say why" in _text(no_reason)
+    done = client.post_form(
+        base + "/final",
+        {"confirm": "yes", "override": "yes", "override_reason": "Interim view for the board"},
+        token_from=base,
+    )
+    assert done.status_code == 302
+    with app.app_context():
         event = db.session.scalars(
             sa.select(AuditEvent).filter_by(action="representation_flags_acknowledged")
         ).one()
-        assert "People living in Thurncourt (too few to report)" in event.details["flagged_groups"]
+        assert "People living in Thurncourt (under-represented)" in event.details["flagged_groups"]
+        override = db.session.scalars(
+            sa.select(AuditEvent).filter_by(action="priorities_final_override")
+        ).one()
+        assert override.details["reason"] == "Interim view for the board"
 
 
 def test_officer_chooses_weighting_and_trimming(client, app):

@@ -192,10 +192,11 @@ def test_demo_results_flag_missing_voices_and_weighting_moves_estimates(app, dem
             s.startswith("People aged 16–24 are") and "of residents" in s for s in results.flags
         )
         assert any(s.startswith("Asian residents are") for s in results.flags)
-        # Missing voices come first, before anything over-represented.
-        first_over = next(i for i, s in enumerate(results.flags) if "but only" in s)
-        assert all("but only" not in s for s in results.flags[:first_over])
-        assert first_over >= 2
+        # Under- and over-representation are named together, biggest gap first.
+        gaps = [abs(m["gap"]) for m in results.messages]
+        assert gaps == sorted(gaps, reverse=True)
+        assert {m["status"] for m in results.messages} == {"under", "over"}
+        assert any("over-represented" in m["text"] for m in results.messages)
 
         rake = results.rake
         assert rake.converged and not rake.problems
@@ -256,17 +257,22 @@ def test_breakdown_suppresses_small_groups(app, demo_results):
 # --------------------------------------------------------------------------- #
 
 
-def test_a_ward_nobody_answered_from_is_named_and_not_converged(app_context):
+def test_a_ward_nobody_answered_from_is_named_and_its_weights_never_used(app_context):
+    # Before: raked anyway, reported "not converged" and used the weights.
+    # Now: the empty ward is found before raking; with no larger areas
+    # defined, wards leave the scheme, so there is nothing left to weight to
+    # and every figure is unweighted, with the reason.
     survey = db.session.get(Survey, build_ward_survey())
     clear_cache()
     results = compute_results(survey)
-    assert results.rake.converged is False
-    empty = [p for p in results.problems if p.code == "empty_category"]
-    assert empty and "Thurncourt" in empty[0].message
+    assert results.weighted is False
+    assert (results.weights == 1.0).all()
+    dropped = [p for p in results.problems if p.code == "variable_dropped"]
+    assert dropped and "Thurncourt had no responses" in dropped[0].message
     assert any(
-        g["category"] == "Thurncourt" and g["flag"] == "too_few" for g in results.flagged_groups
+        g["category"] == "Thurncourt" and g["flag"] == "under" for g in results.flagged_groups
     )
-    assert any("No responses from People living in Thurncourt" in s for s in results.flags)
+    assert any("No responses from people living in Thurncourt" in s for s in results.flags)
 
 
 def test_no_benchmarks_means_unweighted_with_the_reason(app_context):
@@ -390,11 +396,23 @@ def test_priorities_cannot_be_final_before_the_flags_are_acknowledged(app_contex
         sa.select(AuditEvent).filter_by(action="representation_flags_acknowledged")
     ).one()
     assert event.user_id == user.id
-    assert "People living in Thurncourt (too few to report)" in event.details["flagged_groups"]
+    assert "People living in Thurncourt (under-represented)" in event.details["flagged_groups"]
     assert {f["category"] for f in event.details["flags"]} >= {"Thurncourt"}
 
-    final = mark_priorities_final(survey, user)
+    # The results are unweighted (the empty ward left nothing to weight to):
+    # marking final needs an explicit override, with a reason, audited.
+    with pytest.raises(ServiceError, match="unweighted"):
+        mark_priorities_final(survey, user)
+    with pytest.raises(ServiceError, match="Say why"):
+        mark_priorities_final(survey, user, override=True)
+    final = mark_priorities_final(
+        survey, user, override=True, override_reason="Pilot: order not used in the strategy"
+    )
     db.session.commit()
+    assert final.details["override"]["reason"] == "Pilot: order not used in the strategy"
+    assert db.session.scalars(
+        sa.select(AuditEvent).filter_by(action="priorities_final_override")
+    ).one()
     assert final.details["priorities"]["priorities"][0]["option"] in PRIORITY_CODES
     status = decision_status(survey, compute_results(survey))
     assert status.final is not None and status.final.user_id == user.id

@@ -164,7 +164,13 @@ def _aggregates(survey_id: int) -> dict[tuple[str, str, str], RetainedAggregate]
     return {(a.question_key, a.item_code, a.option_code): a for a in snapshot.aggregates}
 
 
-def test_retention_deletes_raw_responses_and_keeps_the_totals(north):
+def test_retention_deletes_raw_responses_and_keeps_the_totals(north, monkeypatch):
+    from flask import current_app
+
+    # Four responses: with the default minimum of 5 per category, sex would
+    # leave the weighting (tested below); here one per category is allowed so
+    # the weighted aggregates can be checked by hand.
+    monkeypatch.setitem(current_app.config, "WEIGHTING_MIN_COUNT", 1)
     add_benchmarks(north)
     due = build_survey(north, "old-survey", retention_until=TODAY - timedelta(days=1))
     kept = build_survey(north, "current-survey", retention_until=TODAY)
@@ -366,3 +372,21 @@ def test_an_administrator_erases_a_response_from_the_officer_pages(app, client, 
 def test_officers_and_viewers_cannot_erase(client, signed_in):
     signed_in("officer")
     assert client.get("/manage/erase-response").status_code == 403
+
+
+def test_retention_never_keeps_weights_that_could_not_be_used(north):
+    # 3 women and 1 man: fewer than 5 men, and sex has only two groups, so
+    # sex leaves the weighting and the kept aggregates are unweighted.
+    add_benchmarks(north)
+    due = build_survey(north, "sparse-survey", retention_until=TODAY - timedelta(days=1))
+    add_responses(due)
+    db.session.commit()
+    due_id = due.id
+    apply_retention(today=TODAY)
+    db.session.expire_all()
+    survey = db.session.get(Survey, due_id)
+    snapshot = retained_results(survey)
+    assert snapshot.weighting["weights_used"] is False
+    assert snapshot.weighting["variables"] == []
+    agg = _aggregates(due_id)
+    assert agg[("sex", "", "female")].weighted_share == pytest.approx(0.75)

@@ -72,7 +72,13 @@ def weighted_share(
     ``suppressed`` = n < min_base (the numbers stay, so exports must blank them:
     see :func:`suppress`). With ``replicates`` (columns of replicate weights
     from :func:`replicate_weights`), ``replicate_low``/``replicate_high`` give
-    the percentile interval of the replicate weighted shares.
+    the percentile interval of the replicate weighted shares; ``se`` is then
+    the standard deviation of the replicate estimates, ``deff`` the design
+    effect se² / (p(1-p)/n) and ``estimate_effective_n`` = n / deff, on which
+    ``weighted_low``/``weighted_high`` are the Wilson interval. Without
+    replicates, ``se`` is the Kish approximation and ``deff`` = n / effective_n.
+    ``suppressed`` is true when either the base or the effective base is below
+    ``min_base``.
     """
     y = frame[outcome]
     keep = ~is_missing(y, missing_codes)
@@ -129,17 +135,52 @@ def weighted_share(
     wlow, whigh = wilson_interval(out["weighted_share"], out["effective_n"], level=level)
     out["weighted_low"] = wlow
     out["weighted_high"] = whigh
-    if replicates is not None:
+    p_w = out["weighted_share"].to_numpy(dtype=np.float64)
+    n_rows = out["n"].to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        srs_var = p_w * (1.0 - p_w) / n_rows
+    if replicates is not None and replicates.shape[1] > 1:
         rep = replicates.reindex(frame.index).to_numpy(dtype=np.float64)[keep]
-        estimates = np.empty((rep.shape[1], g_count * shown))
-        for r in range(rep.shape[1]):
-            rw = np.bincount(cell, weights=rep[:, r], minlength=size).reshape(g_count, n_cats)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                estimates[r] = (rw[:, :shown] / rw.sum(axis=1, keepdims=True)).ravel()
+        # Sum replicate weights per cell for every replicate at once: sort the
+        # respondents by cell and add up runs (no Python loop over replicates).
+        order = np.argsort(cell, kind="stable")
+        sorted_cells = cell[order]
+        starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
+        rw_flat = np.zeros((size, rep.shape[1]))
+        if starts.size:
+            rw_flat[sorted_cells[starts]] = np.add.reduceat(rep[order], starts, axis=0)
+        rw = rw_flat.T.reshape(rep.shape[1], g_count, n_cats)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            estimates = (rw[:, :, :shown] / rw.sum(axis=2, keepdims=True)).reshape(
+                rep.shape[1], g_count * shown
+            )
         rlow, rhigh = replicate_interval(estimates, level=level, method="percentile")
         out["replicate_low"] = rlow
         out["replicate_high"] = rhigh
-    out["suppressed"] = out["n"] < min_base
+        # Bootstrap standard error of each estimate, and its design effect
+        # against simple random sampling of the same number of respondents.
+        with np.errstate(invalid="ignore"):
+            se = np.nanstd(estimates, axis=0, ddof=1)
+    else:
+        with np.errstate(invalid="ignore"):
+            se = np.sqrt(
+                srs_var * (n_rows / np.where(out["effective_n"] > 0, out["effective_n"], np.nan))
+            )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deff = np.where(srs_var > 0, se**2 / srs_var, np.nan)
+        est_n = np.where(np.isfinite(deff) & (deff > 0), n_rows / deff, out["effective_n"])
+    out["se"] = se
+    out["deff"] = deff
+    out["estimate_effective_n"] = est_n
+    if replicates is not None and replicates.shape[1] > 1:
+        # The interval rests on this estimate's own effective base, not the
+        # Kish one every estimate would otherwise share.
+        elow, ehigh = wilson_interval(p_w, est_n, level=level)
+        out["weighted_low"] = elow
+        out["weighted_high"] = ehigh
+    # Disclosure control and "too few to report" rest on the effective base:
+    # 40 responses carrying the weight of 12 are 12, not 40.
+    out["suppressed"] = (out["n"] < min_base) | (out["effective_n"] < min_base)
     if by is not None:
         out.insert(0, "by", by)
     return out

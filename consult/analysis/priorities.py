@@ -12,9 +12,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ._codes import FloatArray
+
+_SQRT2 = float(np.sqrt(2.0))
+
+
+def _normal_cdf(z: FloatArray) -> FloatArray:
+    from math import erf
+
+    return np.asarray(0.5 * (1.0 + np.vectorize(erf)(z / _SQRT2)), dtype=np.float64)
+
 
 SEPARATOR = "__"
 
@@ -23,18 +33,83 @@ SEPARATOR = "__"
 class PrioritiesResult:
     """Per-priority measures, weighted beside unweighted.
 
-    ``table`` is sorted by weighted rank. ``above`` (with replicates) is the
-    matrix P(row priority truly ranks above column priority), estimated as the
-    share of replicates in which its weighted Borda score is higher (ties count
-    a half). ``n`` respondents ranked at least one option.
+    ``table`` is sorted by weighted rank. ``bootstrap_share`` (with
+    replicates) is the share of replicates in which the row priority's
+    weighted Borda score is higher than the column's (ties count a half). It
+    is a bootstrap proportion, roughly Φ(d / se), not the probability that one
+    truly ranks above the other. ``p_values`` holds the Holm-adjusted p-value
+    of each pairwise comparison (a two-sided z test of the Borda difference,
+    its standard error taken from the replicates). ``n`` respondents ranked
+    at least one option.
     """
 
     table: pd.DataFrame
-    above: pd.DataFrame | None
+    bootstrap_share: pd.DataFrame | None
     n: int
     effective_n: float
     top_n: int
     separation: float
+    p_values: pd.DataFrame | None = None
+    replicates_used: int = 0
+
+    @property
+    def level(self) -> float:
+        """The significance level of the pairwise comparisons (1 - separation)."""
+        return 1.0 - self.separation
+
+
+def holm(p_values: FloatArray) -> FloatArray:
+    """Holm's step-down adjustment of a vector of p-values (NaN stays NaN)."""
+    p = np.asarray(p_values, dtype=np.float64)
+    out = np.full_like(p, np.nan)
+    ok = np.isfinite(p)
+    values = p[ok]
+    m = values.shape[0]
+    if m == 0:
+        return out
+    order = np.argsort(values, kind="stable")
+    adjusted = np.minimum(1.0, (m - np.arange(m)) * values[order])
+    adjusted = np.maximum.accumulate(adjusted)
+    back = np.empty(m)
+    back[order] = adjusted
+    out[ok] = back
+    return out
+
+
+def bands_from_separated(
+    order: Sequence[int], separated: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.int64]:
+    """Band per position in ``order`` such that bands never chain.
+
+    Walking down the order, an option joins the current band only when no
+    comparison separates it from *any* option already in the band; otherwise
+    it starts a new one. So two options share a band only if they cannot be
+    told apart (transitivity is never assumed).
+    """
+    band = np.zeros(len(order), dtype=np.int64)
+    members: list[int] = []
+    current = 0
+    for pos, option in enumerate(order):
+        if members and any(separated[option, m] for m in members):
+            current += 1
+            members = []
+        members.append(option)
+        band[pos] = current
+    return band
+
+
+def band_labels(band_by_position: Sequence[int]) -> list[str]:
+    """Competition-style labels: a band is numbered by the position of its
+    first member ("1", "2=", "2=", "4"), so the 13th option is never "6"."""
+    labels: list[str] = []
+    sizes: dict[int, int] = {}
+    for b in band_by_position:
+        sizes[int(b)] = sizes.get(int(b), 0) + 1
+    first: dict[int, int] = {}
+    for pos, b in enumerate(band_by_position):
+        first.setdefault(int(b), pos + 1)
+        labels.append(f"{first[int(b)]}=" if sizes[int(b)] > 1 else str(first[int(b)]))
+    return labels
 
 
 def ranks_from_lists(
@@ -112,10 +187,10 @@ def priorities(
 
     with ``unweighted_*`` equivalents and ``rank_changed_by_weighting``.
 
-    With ``replicates`` the result carries ``above``, P(i above j), and the
-    table gains ``band``/``band_label``: walking down the weighted order, a new
-    band starts only when P(previous option above this one) >= ``separation``;
-    options in one band cannot be told apart and share a label such as "2=".
+    With replicates the result carries ``bootstrap_share`` and ``p_values``,
+    and the table gains ``band``/``band_label``: two options share a band only
+    if no Holm-adjusted pairwise comparison separates them at level
+    1 - ``separation`` (bands never chain, see :func:`bands_from_separated`).
     """
     if top_n < 1:
         raise ValueError("top_n must be at least 1")
@@ -162,35 +237,151 @@ def priorities(
     )
     table["rank_changed_by_weighting"] = table["rank"] != table["unweighted_rank"]
 
-    above_df: pd.DataFrame | None = None
-    if replicates is not None:
+    share_df: pd.DataFrame | None = None
+    p_df: pd.DataFrame | None = None
+    used = 0
+    if replicates is not None and replicates.shape[1] > 1:
         rep = replicates.reindex(frame.index).to_numpy(dtype=np.float64)[answered]
+        used = rep.shape[1]
         with np.errstate(divide="ignore", invalid="ignore"):
             rep_borda = (rep.T @ points) / rep.sum(axis=0)[:, None]  # (R, options)
         diff = rep_borda[:, :, None] - rep_borda[:, None, :]
-        above = (diff > 0).mean(axis=0) + 0.5 * (diff == 0).mean(axis=0)
+        share = (diff > 0).mean(axis=0) + 0.5 * (diff == 0).mean(axis=0)
+        # Pairwise z tests of the Borda difference, SE from the replicates;
+        # Holm over the k(k-1)/2 comparisons keeps the chance of any false
+        # separation at most 1 - separation. A normal p-value moves smoothly
+        # with the replicates, so bands do not flip between seeds the way
+        # counting replicate wins near a threshold does.
+        k = len(names)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            se = diff.std(axis=0, ddof=1)
+            d = borda_w[:, None] - borda_w[None, :]
+            z = np.abs(d) / se
+        p_pair = np.where(se > 0, 2.0 * (1.0 - _normal_cdf(z)), np.where(d != 0, 0.0, 1.0))
+        iu = np.triu_indices(k, 1)
+        adjusted = np.full((k, k), 1.0)
+        adj = holm(p_pair[iu])
+        adjusted[iu] = adj
+        adjusted[(iu[1], iu[0])] = adj
+        separated = adjusted < (1.0 - separation)
+        np.fill_diagonal(separated, False)
         ordered = [names[i] for i in order_w]
-        above_df = pd.DataFrame(above, index=names, columns=names).loc[ordered, ordered]
-        band = np.ones(len(names), dtype=np.int64)
-        for pos in range(1, len(order_w)):
-            prev, cur = order_w[pos - 1], order_w[pos]
-            step = 1 if above[prev, cur] >= separation else 0
-            band[pos] = band[pos - 1] + step
+        share_df = pd.DataFrame(share, index=names, columns=names).loc[ordered, ordered]
+        p_df = pd.DataFrame(adjusted, index=names, columns=names).loc[ordered, ordered]
+        band = bands_from_separated(list(order_w), separated) + 1
+        labels_by_pos = band_labels(band.tolist())
         band_of = np.empty(len(names), dtype=np.int64)
+        label_of = np.empty(len(names), dtype=object)
         band_of[order_w] = band
+        label_of[order_w] = labels_by_pos
         table["band"] = band_of
-        sizes = table["band"].map(table["band"].value_counts())
-        table["band_label"] = [
-            f"{b}=" if s > 1 else str(b) for b, s in zip(table["band"], sizes, strict=True)
-        ]
+        table["band_label"] = label_of
 
     table = table.sort_values("rank", kind="stable").reset_index(drop=True)
     w2 = float((w * w).sum())
     return PrioritiesResult(
         table=table,
-        above=above_df,
+        bootstrap_share=share_df,
         n=int(answered.sum()),
         effective_n=float(w.sum() ** 2 / w2) if w2 > 0 else 0.0,
         top_n=top_n,
         separation=separation,
+        p_values=p_df,
+        replicates_used=used,
     )
+
+
+_NUMBER_WORDS = {
+    2: "two",
+    3: "three",
+    4: "four",
+    5: "five",
+    6: "six",
+    7: "seven",
+    8: "eight",
+    9: "nine",
+    10: "ten",
+}
+
+
+def _count_word(k: int) -> str:
+    return _NUMBER_WORDS.get(k, str(k))
+
+
+def _and(items: Sequence[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+@dataclass(frozen=True)
+class PrioritiesSummary:
+    """What an officer can say about the order of the priorities, in words."""
+
+    sentence: str
+    can_report: str
+    cannot_report: str
+
+
+def summarise_priorities(
+    result: PrioritiesResult, labels: dict[str, str] | None = None, *, weighted: bool = True
+) -> PrioritiesSummary:
+    """A sentence for the strategy, from the bands (or its absence of them).
+
+    "Anti-social behaviour is clearly first; the next three (…) cannot be told
+    apart." With one band for everything, it says so and what can still be
+    reported: how many residents put each priority in their top N.
+    """
+    labels = labels or {}
+    table = result.table
+    name = [labels.get(str(o), str(o)) for o in table["option"]]
+    top = result.top_n
+    can = (
+        f"You can report the share of residents who put each priority in their top {top}, "
+        "with its interval."
+    )
+    if "band" not in table.columns or len(table) == 0:
+        return PrioritiesSummary(
+            "There are not enough responses to compare the priorities with each other.",
+            can,
+            "You cannot report an order between the priorities.",
+        )
+    bands = table["band"].tolist()
+    groups: list[list[str]] = []
+    previous = None
+    for label, band in zip(name, bands, strict=True):
+        if groups and band == previous:
+            groups[-1].append(label)
+        else:
+            groups.append([label])
+        previous = band
+    basis = "" if weighted else " (unweighted: the weighting could not be used)"
+    if len(groups) == 1:
+        return PrioritiesSummary(
+            f"With {result.n} responses{basis}, none of the {len(name)} priorities can be "
+            "told apart from the others: the order shown is not a finding.",
+            can,
+            "You cannot say which priority comes first, or put them in order.",
+        )
+    parts: list[str] = []
+    for i, group in enumerate(groups[:3]):
+        if i == 0:
+            if len(group) == 1:
+                parts.append(f"{group[0]} is clearly first")
+            else:
+                parts.append(f"{_and(group)} come first and cannot be told apart")
+        elif len(group) == 1:
+            parts.append(f"{group[0]} is next")
+        else:
+            parts.append(f"the next {_count_word(len(group))} ({_and(group)}) cannot be told apart")
+    if len(groups) > 3:
+        parts.append("the rest come lower")
+    sentence = "; ".join(parts) + "."
+    sentence = sentence[0].upper() + sentence[1:]
+    cannot = (
+        "You cannot put the priorities within one band in order."
+        if any(len(g) > 1 for g in groups)
+        else "Every step in the order is supported by the data."
+    )
+    if not weighted:
+        sentence += " These figures are unweighted: the weighting could not be used."
+    return PrioritiesSummary(sentence, can, cannot)

@@ -8,10 +8,18 @@ import numpy as np
 import pandas as pd
 
 from ._codes import DEFAULT_MISSING_CODES, NOT_ANSWERED, _label, is_missing
+from .feasibility import drop_not_stated
 from .intervals import wilson_interval
 
 #: Flags, in the order a reader should care about them.
 FLAGS = ("under", "over", "too_few", "ok", "no_benchmark", "missing")
+
+#: How each group compares with the population, judged by its interval:
+#: ``under``/``over`` when the interval lies wholly below/above the population
+#: share (and the gap is beyond the ratio thresholds), ``in_line`` when the
+#: interval rules out a gap that large, ``cant_tell`` only when the interval is
+#: too wide to say either.
+STATUSES = ("under", "over", "in_line", "cant_tell")
 
 _RENORMALISE_NOTICE = 0.01
 
@@ -26,6 +34,8 @@ COLUMNS = [
     "wilson_low",
     "wilson_high",
     "flag",
+    "status",
+    "gap",
     "base",
     "source",
     "note",
@@ -61,6 +71,10 @@ def representation(
     required = {"variable", "category", "population_share"}
     if not required <= set(benchmarks.columns):
         raise KeyError(f"benchmarks need the columns {sorted(required)}")
+    # "Not answered / not stated" is non-response in the Census, not a group
+    # of residents: leave it out and let the other shares renormalise.
+    benchmarks = drop_not_stated(benchmarks)
+    not_stated_vars = {v for v, _, _ in benchmarks.attrs.get("not_stated", [])}
     total = len(frame)
     rows: list[pd.DataFrame] = []
     warnings: list[str] = []
@@ -71,7 +85,7 @@ def representation(
         shares = bench["population_share"].to_numpy(dtype=np.float64)
         share_sum = float(shares.sum())
         note = ""
-        if abs(share_sum - 1.0) > _RENORMALISE_NOTICE:
+        if abs(share_sum - 1.0) > _RENORMALISE_NOTICE and var not in not_stated_vars:
             note = (
                 f"Population shares for {var} add up to {share_sum:.4f}; "
                 "they were rescaled to add up to 1."
@@ -108,9 +122,11 @@ def representation(
     if not rows:
         table = pd.DataFrame({c: [] for c in COLUMNS})
         table.attrs["warnings"] = warnings
+        table.attrs["not_stated"] = benchmarks.attrs.get("not_stated", [])
         return table
 
     table = pd.concat(rows, ignore_index=True)
+    table.attrs["not_stated"] = benchmarks.attrs.get("not_stated", [])
     is_missing_row = (table["category"] == NOT_ANSWERED).to_numpy()
     n = table["n"].to_numpy(dtype=np.float64)
     answered_n = table["answered"].to_numpy(dtype=np.float64)
@@ -126,15 +142,34 @@ def representation(
     table["wilson_high"] = high
 
     has_benchmark = np.isfinite(pop)
+    with np.errstate(invalid="ignore"):
+        under = (ratio < ratio_threshold) & (high < pop)
+        over = (ratio > over_threshold) & (low > pop)
+        # In line: the interval rules out a gap beyond the thresholds, or the
+        # gap is real but small (interval clear of P, ratio within them).
+        inside = (low >= ratio_threshold * pop) & (high <= over_threshold * pop)
+        small_real = ((high < pop) | (low > pop)) & ~under & ~over
+    status = np.full(len(table), "cant_tell", dtype=object)
+    status[inside | small_real] = "in_line"
+    status[over] = "over"
+    status[under] = "under"
+    status[~has_benchmark | is_missing_row] = None
+    # The flag keeps its older meaning for callers that use it, but a group the
+    # interval shows to be under- or over-represented is named as such however
+    # few responses it has: a small survey hides skew otherwise.
     flag = np.full(len(table), "ok", dtype=object)
-    flag[(ratio > over_threshold) & (low > pop)] = "over"
-    flag[(ratio < ratio_threshold) & (high < pop)] = "under"
     flag[n < min_base] = "too_few"
+    flag[over] = "over"
+    flag[under] = "under"
     flag[~has_benchmark] = "no_benchmark"
     flag[is_missing_row] = "missing"
     table["flag"] = flag
+    table["status"] = status
+    table["gap"] = p - pop
+    not_stated = table.attrs.get("not_stated", [])
     table = table[COLUMNS]
     table.attrs["warnings"] = warnings
+    table.attrs["not_stated"] = not_stated
     return table
 
 
@@ -163,10 +198,17 @@ def describe_flags(
     non-response.
     """
     labels = labels or {}
-    order = {f: i for i, f in enumerate(FLAGS)}
+    # Under- and over-representation together, the biggest gap first; then
+    # the groups too small to judge, then the rest.
+    order = {"under": 0, "over": 0, "too_few": 1, "ok": 2, "no_benchmark": 3, "missing": 4}
     flagged = table[table["flag"].isin(list(include))]
-    flagged = flagged.assign(_order=flagged["flag"].map(order)).sort_values(
-        ["_order", "variable"], kind="stable"
+    gap = (
+        flagged["gap"].abs().fillna(0.0)
+        if "gap" in flagged.columns
+        else pd.Series(0.0, index=flagged.index)
+    )
+    flagged = flagged.assign(_order=flagged["flag"].map(order), _gap=-gap).sort_values(
+        ["_order", "_gap", "variable"], kind="stable"
     )
     sentences: list[str] = []
     for row in flagged.to_dict("records"):
@@ -176,7 +218,12 @@ def describe_flags(
         p = _pct(float(row["sample_share"]))
         pop = _pct(float(row["population_share"]))
         if row["flag"] == "under":
-            sentences.append(f"{subject} are {p} of responses but {pop} of residents.")
+            if int(row["n"]) == 0:
+                sentences.append(
+                    f"No responses from {_lower_people(subject)}, who are {pop} of residents."
+                )
+            else:
+                sentences.append(f"{subject} are {p} of responses but {pop} of residents.")
         elif row["flag"] == "over":
             sentences.append(f"{subject} are {p} of responses but only {pop} of residents.")
         elif row["flag"] == "too_few":
@@ -199,3 +246,51 @@ def describe_flags(
                 f"{var.replace('_', ' ')} question."
             )
     return sentences
+
+
+def _lower_people(subject: str) -> str:
+    return "people" + subject[6:] if subject.startswith("People ") else subject
+
+
+def _subject(labels: Mapping[object, str], var: str, cat: str) -> str:
+    return labels.get((var, cat), labels.get(cat, f"{cat} ({var.replace('_', ' ')})"))
+
+
+def representation_messages(
+    table: pd.DataFrame, labels: Mapping[object, str] | None = None
+) -> list[dict[str, object]]:
+    """Plain-words messages naming under- and over-represented groups.
+
+    One dict per flagged group (``status`` under or over), sorted by the size
+    of the gap between sample and population share, biggest first: keys
+    ``variable``, ``category``, ``status``, ``gap`` and ``text``. No variable
+    codes and no thresholds: the sentence says what the numbers say.
+    """
+    labels = labels or {}
+    rows = table[table["status"].isin(["under", "over"])]
+    rows = rows.assign(_size=rows["gap"].abs()).sort_values(
+        ["_size", "variable", "category"], ascending=[False, True, True], kind="stable"
+    )
+    out: list[dict[str, object]] = []
+    for row in rows.to_dict("records"):
+        var, cat = str(row["variable"]), str(row["category"])
+        subject = _subject(labels, var, cat)
+        p = _pct(float(row["sample_share"]))
+        pop = _pct(float(row["population_share"]))
+        if row["status"] == "under":
+            if int(row["n"]) == 0:
+                text = f"No responses from {_lower_people(subject)}, who are {pop} of residents."
+            else:
+                text = f"{subject} are {p} of responses but {pop} of residents: under-represented."
+        else:
+            text = f"{subject} are {p} of responses but only {pop} of residents: over-represented."
+        out.append(
+            {
+                "variable": var,
+                "category": cat,
+                "status": str(row["status"]),
+                "gap": float(row["gap"]),
+                "text": text,
+            }
+        )
+    return out

@@ -737,8 +737,15 @@ def rake(
     max_iter: int = 1000,
     bounds: tuple[float, float] | None = None,
     missing_codes: Collection[str] = DEFAULT_MISSING_CODES,
+    base_weights: pd.Series | None = None,
 ) -> RakeResult:
     """Rake respondents to population margins (iterative proportional fitting).
+
+    ``base_weights`` (design weights, e.g. inverse selection probabilities)
+    are the starting point: the final weight of a respondent is their base
+    weight times the raking factor of their profile, normalised to mean 1.
+    Raking factors depend only on the profile, so the iteration still runs on
+    cells, over the sum of base weights in each.
 
     ``targets`` maps each variable to ``{category: population share}``. Shares
     are rescaled to add up to 1 (a ``targets_renormalised`` problem is added
@@ -763,9 +770,38 @@ def rake(
     if cells is None or not margins:
         return _unweighted_result(frame, problems, tol, "rake", bounds)
 
-    fit = _ipf(cells.counts[:, None], cells, margins, tol=tol, max_iter=max_iter, bounds=bounds)
+    base: FloatArray | None = None
+    if base_weights is not None:
+        base = base_weights.reindex(frame.index).to_numpy(dtype=np.float64)
+        if not np.isfinite(base).all() or (base < 0).any() or base.sum() <= 0:
+            raise ValueError("base weights must be finite, non-negative, cover every respondent")
+        base = base / base.mean()
+        cell_totals = np.asarray(
+            np.bincount(cells.row_cell, weights=base, minlength=cells.counts.shape[0]),
+            dtype=np.float64,
+        )
+        fit = _ipf(cell_totals[:, None], cells, margins, tol=tol, max_iter=max_iter, bounds=bounds)
+    else:
+        fit = _ipf(cells.counts[:, None], cells, margins, tol=tol, max_iter=max_iter, bounds=bounds)
     converged, bounds_met = _fit_problems(fit, problems, tol=tol, max_iter=max_iter, bounds=bounds)
     cell_w = fit.factors[:, 0]
+    if base is not None:
+        rows = base * cells.to_rows(cell_w)
+        rows = rows / rows.mean()
+        return _summarise(
+            frame,
+            rows,
+            converged=converged,
+            iterations=fit.iterations,
+            max_error=float(fit.reported_error[0]),
+            problems=problems,
+            bounds=bounds,
+            trimmed=fit.trimmed,
+            bounds_met=bounds_met,
+            tol=tol,
+            method="rake",
+            margins=lambda: _margins_table(margins, fit),
+        )
     return _summarise(
         frame,
         cells.to_rows(cell_w),
@@ -948,18 +984,30 @@ def replicate_weights(
 def targets_from_benchmarks(
     benchmarks: pd.DataFrame, variables: Sequence[str] | None = None
 ) -> dict[str, dict[str, float]]:
-    """Turn a benchmarks table (variable, category, population_share) into targets."""
+    """Turn a benchmarks table (variable, category, population_share) into targets.
+
+    Census "not answered / not stated" rows are left out (they are not a group
+    of people); raking renormalises the remaining shares.
+    """
+    from .feasibility import drop_not_stated
+
+    benchmarks = drop_not_stated(benchmarks)
     chosen = (
         benchmarks
         if variables is None
         else benchmarks[benchmarks["variable"].isin(list(variables))]
     )
     result: dict[str, dict[str, float]] = {}
+    dropped = {str(v) for v, _, _ in benchmarks.attrs.get("not_stated", [])}
     for var, part in chosen.groupby("variable", sort=False):
-        result[str(var)] = {
+        shares = {
             str(c): float(s)
             for c, s in zip(part["category"], part["population_share"], strict=True)
         }
+        total = sum(shares.values())
+        if str(var) in dropped and total > 0:
+            shares = {c: s / total for c, s in shares.items()}
+        result[str(var)] = shares
     if variables is not None:
         absent = [v for v in variables if v not in result]
         if absent:

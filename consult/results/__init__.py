@@ -32,6 +32,7 @@ from ..services.results import (
     decision_status,
     default_variables,
     mark_priorities_final,
+    needs_override,
     survey_variables,
     use_default_scheme,
     variable_name,
@@ -39,6 +40,13 @@ from ..services.results import (
 )
 
 bp = Blueprint("results", __name__, url_prefix="/manage/surveys")
+
+STATUS_TEXT = {
+    "under": ("Under-represented", "govuk-tag--red"),
+    "over": ("Over-represented", "govuk-tag--yellow"),
+    "in_line": ("In line", "govuk-tag--green"),
+    "cant_tell": ("Can’t tell yet", "govuk-tag--grey"),
+}
 
 FLAG_TEXT = {
     "under": ("Under-represented", "govuk-tag--red"),
@@ -86,8 +94,10 @@ def _render(template: str, survey: Survey, http_status: int = 200, **context: An
             number=number,
             points=points,
             flag_text=FLAG_TEXT,
+            status_text=STATUS_TEXT,
             variable_name=variable_name,
             can_decide=has_role(Role.OFFICER),
+            needs_override=needs_override,
             **context,
         ),
         http_status,
@@ -116,7 +126,7 @@ def _representation_sections(results: SurveyResults, survey: Survey) -> list[dic
                 "name": variable_name(variable),
                 "rows": rows,
                 "sources": sources,
-                "flagged": sum(1 for r in rows if r["flag"] in ("under", "over", "too_few")),
+                "flagged": sum(1 for r in rows if r.get("status") in ("under", "over")),
             }
         )
     return sections
@@ -171,12 +181,22 @@ def acknowledge(survey_id: int):
 @role_required(Role.OFFICER)
 def mark_final(survey_id: int):
     survey = owned_or_404(Survey, survey_id)
+    # One step: ticking "I have read the flags" and pressing "Mark final"
+    # records the acknowledgement and the decision together.
     try:
-        mark_priorities_final(survey, g.user)
+        mark_priorities_final(
+            survey,
+            g.user,
+            acknowledge=request.form.get("confirm") == "yes",
+            override=request.form.get("override") == "yes",
+            override_reason=request.form.get("override_reason", "")[:500],
+        )
     except ServiceError as error:
         db.session.rollback()
         results, status = _context(survey)
-        href = "#confirm" if error.field == "acknowledge" else "#mark-final"
+        href = {"acknowledge": "#confirm", "override": "#override"}.get(
+            error.field or "", "#mark-final"
+        )
         return _render(
             "results/priorities.html",
             survey,

@@ -147,7 +147,7 @@ def monitor(survey: Survey) -> Monitor:
                 flag=str(record["flag"]),
             )
         )
-    result.missing_voices = describe_flags(table, labels, include=("under", "too_few"))
+    result.missing_voices = describe_flags(table, labels, include=("under", "over", "too_few"))
     result.notes.extend(table.attrs.get("warnings", []))
     return result
 

@@ -188,49 +188,31 @@ def _apply(survey: Survey, outcome: RetentionOutcome) -> None:
 
 
 def survey_weights(survey: Survey, frame: pd.DataFrame) -> tuple[pd.Series, dict[str, object]]:
-    """The weights the results pages use for this survey (its current scheme,
-    else the default variables), without the replicate weights retention has
-    no use for. Unweighted (all 1) when there is nothing to weight to."""
-    from ..analysis import rake, targets_from_benchmarks
-    from .benchmarks import current_benchmarks
-    from .frames import demographic_frame
-    from .results import benchmarks_frame, current_scheme, default_variables, weightable_variables
+    """The weights the results pages use for this survey, from the one place
+    that decides (`decide_weighting`): weights that failed to meet the margins
+    are never kept in the aggregates. Unweighted (all 1) when there is nothing
+    to weight to or the weighting could not be used."""
+    from .results import decide_weighting, demographics_for
 
     ones = pd.Series(1.0, index=frame.index, name="weight")
-    benchmark_set = current_benchmarks(survey.partnership_id)
-    scheme = current_scheme(survey)
-    available = weightable_variables(survey, benchmark_set)
-    if scheme is not None:
-        variables = [v for v in scheme.variables if v in available]
-        bounds = (
-            (scheme.lower_bound, scheme.upper_bound)
-            if scheme.lower_bound is not None and scheme.upper_bound is not None
-            else None
-        )
-    else:
-        variables = default_variables(survey, benchmark_set)
-        bounds = None
+    if frame.empty:
+        return ones, {"variables": [], "weights_used": False}
+    decision = decide_weighting(survey, demographics_for(survey, frame))
     info: dict[str, object] = {
-        "variables": variables,
-        "benchmark_version": benchmark_set.version if benchmark_set else None,
-        "scheme_id": scheme.id if scheme else None,
-        "bounds": list(bounds) if bounds else None,
+        "variables": decision.variables if decision.used else [],
+        "requested_variables": decision.requested,
+        "benchmark_version": decision.benchmark_set.version if decision.benchmark_set else None,
+        "scheme_id": decision.scheme.id if decision.scheme else None,
+        "bounds": list(decision.bounds) if decision.bounds else None,
+        "weights_used": decision.used,
+        "collapsed": decision.collapses,
     }
-    if not variables or frame.empty or benchmark_set is None:
-        info["variables"] = []
+    if not decision.used:
+        if decision.requested:
+            info["reason"] = decision.reason
         return ones, info
-    demographics = demographic_frame(survey, frame)
-    if "ethnic_group_detailed" in demographics and "ethnic_group" not in demographics:
-        detailed = demographics["ethnic_group_detailed"]
-        demographics["ethnic_group"] = detailed.str.split(":").str[0].str.strip().astype("object")
-    targets = targets_from_benchmarks(benchmarks_frame(benchmark_set), variables)
-    result = rake(demographics, targets, bounds=bounds)
-    weights = result.weights.reindex(frame.index)
-    if weights.empty or not np.isfinite(weights.to_numpy()).all():
-        info["variables"] = []
-        return ones, info
-    info["converged"] = bool(result.converged)
-    return weights.astype("float64"), info
+    info["converged"] = bool(decision.rake.converged)
+    return decision.weights.reindex(frame.index).astype("float64"), info
 
 
 def take_snapshot(survey: Survey) -> SurveySnapshot:

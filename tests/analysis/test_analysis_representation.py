@@ -71,14 +71,18 @@ def test_low_ratio_that_could_be_chance_is_not_under() -> None:
     assert representation(big, bench).set_index("category").loc["a", "flag"] == "under"
 
 
-def test_too_few_takes_precedence_and_renormalisation_is_noted() -> None:
+def test_a_clear_shortfall_is_named_however_few_and_renormalisation_is_noted() -> None:
     bench = pd.DataFrame(
         {"variable": ["x"] * 3, "category": ["a", "b", "c"], "population_share": [0.3, 0.3, 0.3]}
     )
     frame = pd.DataFrame({"x": ["a"] * 10 + ["b"] * 500 + ["c"] * 500 + ["zz"] * 40})
     table = representation(frame, bench)
     rows = table.set_index("category")
-    assert rows.loc["a", "flag"] == "too_few"
+    # 10 of 1,010 against a third of residents: too few to report separately,
+    # but the shortfall is not chance, so the group is named as under-represented.
+    assert rows.loc["a", "flag"] == "under" and rows.loc["a", "status"] == "under"
+    small = pd.DataFrame({"x": ["a"] * 10 + ["b"] * 12 + ["c"] * 11})
+    assert representation(small, bench).set_index("category").loc["a", "flag"] == "too_few"
     assert rows.loc["a", "population_share"] == pytest.approx(1 / 3)
     assert rows.loc["zz", "flag"] == "no_benchmark"
     assert "0.9000" in rows.loc["a", "note"]
@@ -89,8 +93,10 @@ def test_describe_flags_sentences() -> None:
     frame = _frame({"16-24": 60, "25-64": 540, "65+": 400}, extra_missing=50)
     table = representation(frame, BENCH)
     sentences = describe_flags(table, {("age_band", "16-24"): "People aged 16–24"})
-    assert sentences[0] == "People aged 16–24 are 6% of responses but 20% of residents."
-    assert sentences[1] == "65+ (age band) are 40% of responses but only 20% of residents."
+    # The biggest gap first, whichever way it points: 65+ is 20 points over,
+    # 16-24 14 points under.
+    assert sentences[0] == "65+ (age band) are 40% of responses but only 20% of residents."
+    assert sentences[1] == "People aged 16–24 are 6% of responses but 20% of residents."
     assert sentences[2] == "50 people (5% of responses) did not answer the age band question."
 
 
