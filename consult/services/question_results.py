@@ -790,3 +790,164 @@ __all__ = [
     "survey_question_results",
     "text_answers",
 ]
+
+
+# --------------------------------------------------------------------------- #
+# Rows of the Excel "Weighted results" sheet
+# --------------------------------------------------------------------------- #
+
+SHEET_HEADER = [
+    "question",
+    "variable",
+    "type",
+    "measure",
+    "code",
+    "label",
+    "item",
+    "base",
+    "count",
+    "share",
+    "weighted_share",
+    "weighted_low",
+    "weighted_high",
+    "value",
+    "weighted_value",
+    "se",
+    "design_effect",
+    "effective_n",
+]
+
+
+def _figure(value: Any, small: bool) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if small or not np.isfinite(number):
+        return None
+    return round(number, 6)
+
+
+def sheet_rows(results: Sequence[QuestionResult], min_cell: int) -> list[list[Any]]:
+    """Every question's estimates as rows of the "Weighted results" sheet,
+    with every figure resting on fewer than `min_cell` respondents (a base,
+    or a count within it) left blank."""
+    rows: list[list[Any]] = []
+
+    def share_row(result: QuestionResult, r: dict[str, Any], measure: str, kind: str) -> None:
+        base_small = int(r["n"]) < min_cell
+        small = base_small or int(r["count"]) < min_cell
+        rows.append(
+            [
+                result.key,
+                r["column"] if kind != "text_theme" else theme_column(result.key, r["code"]),
+                kind,
+                measure,
+                r["code"],
+                r["label"],
+                r.get("item_label") or "",
+                None if base_small else int(r["n"]),
+                None if small else int(r["count"]),
+                _figure(r["share"], small),
+                _figure(r["weighted_share"], small),
+                _figure(r["weighted_low"], small),
+                _figure(r["weighted_high"], small),
+                None,
+                None,
+                _figure(r["se"], small),
+                _figure(r["deff"], small),
+                _figure(r["effective_n"], base_small),
+            ]
+        )
+
+    def value_row(
+        result: QuestionResult,
+        measure: str,
+        code: str,
+        label: str,
+        n: int,
+        value: float,
+        weighted: float,
+        low: float | None = None,
+        high: float | None = None,
+        se: float | None = None,
+        effective_n: float | None = None,
+    ) -> None:
+        small = n < min_cell
+        rows.append(
+            [
+                result.key,
+                result.key,
+                result.type,
+                measure,
+                code,
+                label,
+                "",
+                None if small else n,
+                None,
+                None,
+                None,
+                _figure(low, small),
+                _figure(high, small),
+                _figure(value, small),
+                _figure(weighted, small),
+                _figure(se, small),
+                None,
+                _figure(effective_n, small),
+            ]
+        )
+
+    for result in results:
+        if result.type == QuestionType.TEXT:
+            for r in result.rows:
+                share_row(result, r, "theme_share", "text_theme")
+            continue
+        measure = {
+            QuestionType.MULTIPLE: "share_choosing",
+            QuestionType.RANKING: f"top_{result.top_n}_share",
+            QuestionType.NUMBER: "band_share",
+        }.get(QuestionType(result.type), "share")
+        for r in result.rows:
+            share_row(result, r, measure, result.type)
+        for r in result.positive:
+            share_row(result, {**r, "label": result.positive_label}, "positive_share", result.type)
+        if result.number is not None and result.number.n:
+            s = result.number
+            value_row(
+                result,
+                "mean",
+                "(mean)",
+                "Mean",
+                s.n,
+                s.mean,
+                s.weighted_mean,
+                s.weighted_mean_low,
+                s.weighted_mean_high,
+                s.weighted_mean_se,
+                s.effective_n,
+            )
+            value_row(
+                result,
+                "median",
+                "(median)",
+                "Median",
+                s.n,
+                s.median,
+                s.weighted_median,
+                s.weighted_median_low,
+                s.weighted_median_high,
+                None,
+                s.effective_n,
+            )
+        for code, r in result.ranking.items():
+            label = next((x["label"] for x in result.rows if x["code"] == code), code)
+            value_row(
+                result,
+                "mean_rank",
+                code,
+                label,
+                int(r["ranked_by"]),
+                r["unweighted_mean_rank"],
+                r["mean_rank"],
+            )
+    return rows

@@ -24,13 +24,19 @@ import pandas as pd
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
-from ..analysis import compare_waves, priorities, weighted_share
+from ..analysis import compare_waves, priorities
 from ..extensions import db
 from ..i18n import LANGUAGES
-from ..models import QuestionType, Response, ResponseStatus, Survey, User
+from ..models import Response, ResponseStatus, Survey, User
 from .content import SurveyTexts
 from .exports import Export, disclosure_min_cell
-from .frames import ordered_questions
+from .question_results import (
+    SHEET_HEADER,
+    applied_weighting,
+    load_themes,
+    question_results,
+    sheet_rows,
+)
 from .results import SurveyResults, breakdown, compute_results, decision_status, variable_name
 
 CHANNEL_NAMES = {
@@ -565,64 +571,23 @@ def aggregate_sheets(export: Export) -> dict[str, list[list[Any]]]:
         )
 
     frame = results.frame
-    header = [
-        "variable",
-        "code",
-        "label",
-        "base",
-        "count",
-        "share",
-        "weighted_share",
-        "weighted_low",
-        "weighted_high",
-        "effective_n",
-    ]
     weighted_rows: list[list[Any]] = [
         note + [export.weighting.describe()],
-        header,
+        SHEET_HEADER,
     ]
     if len(frame):
-        for question in ordered_questions(survey):
-            if question.type not in (
-                QuestionType.SINGLE,
-                QuestionType.SCALE,
-                QuestionType.AREA,
-                QuestionType.GRID,
-            ):
-                continue
-            missing = {o.code for o in question.choices if o.is_missing} | {"prefer_not_to_say"}
-            categories = [o.code for o in question.choices if not o.is_missing]
-            if question.type == QuestionType.GRID:
-                columns = [(f"{question.key}__{i.code}", i.code) for i in question.items]
-            else:
-                columns = [(question.key, "")]
-            for column, _item in columns:
-                if column not in frame.columns or not frame[column].notna().any() or not categories:
-                    continue
-                table = weighted_share(
-                    frame,
-                    column,
-                    weights=weights,
-                    categories=categories,
-                    missing_codes=missing,
-                    min_base=min_cell,
-                )
-                for row in table.to_dict("records"):
-                    small = int(row["n"]) < min_cell or int(row["count"]) < min_cell
-                    weighted_rows.append(
-                        [
-                            column,
-                            row["category"],
-                            texts.option(question, row["category"], lang),
-                            None if int(row["n"]) < min_cell else int(row["n"]),
-                            None if small else int(row["count"]),
-                            _cell(row["share"], small),
-                            _cell(row["weighted_share"], small),
-                            _cell(row["weighted_low"], small),
-                            _cell(row["weighted_high"], small),
-                            _cell(row["effective_n"], int(row["n"]) < min_cell),
-                        ]
-                    )
+        applied = applied_weighting(results)
+        replicates = applied.replicates if weights is not None else None
+        every = question_results(
+            survey,
+            frame,
+            weights,
+            replicates,
+            themes=load_themes(survey, frame.index),
+            language=lang,
+            base=min_cell,
+        )
+        weighted_rows.extend(sheet_rows(every, min_cell))
 
     priority_rows: list[list[Any]] = [
         note,

@@ -55,7 +55,7 @@ from .output import spooled, write_export
 from .policy import Policy, may_export_raw, raw_policy
 from .request import Export, prepare_export, record_export
 from .rows import iter_chunks, select_variables
-from .spss import write_sav
+from .spss import fit_bytes, write_sav
 from .weighting import (
     Weighting,
     rake_diagnostics,
@@ -85,6 +85,7 @@ __all__ = [
     "codebook",
     "disclosure_min_cell",
     "escape_cell",
+    "fit_bytes",
     "iter_chunks",
     "label_rows",
     "labels_csv",

@@ -74,8 +74,11 @@ LABEL_COLUMNS = [
 ]
 
 
-def label_rows(export: Export) -> list[list[Any]]:
-    """The codebook: a row per variable, then a row per value."""
+def label_rows(export: Export, *, escape: bool = True) -> list[list[Any]]:
+    """The codebook: a row per variable, then a row per value, each value
+    with its full label (SPSS keeps only 120 bytes of one). `escape`: for
+    CSV, where a cell is text only by its apostrophe; the Excel writer
+    writes such cells as text cells instead."""
     rows: list[list[Any]] = []
     for v in export.variables:
         label = v.label if v.kind != "weight" else f"{v.label}. {export.weighting.describe()}"
@@ -95,6 +98,8 @@ def label_rows(export: Export) -> list[list[Any]]:
             )
     for name, fact in export.about():
         rows.append(["(about)", f"{name}: {fact}", "", "", "", "", "", ""])
+    if not escape:
+        return rows
     return [[escape_cell(c) for c in row] for row in rows]
 
 

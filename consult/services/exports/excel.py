@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..frames import CHUNK_SIZE
-from .common import escape_cell
+from .common import FORMULA_STARTS
 from .csv import LABEL_COLUMNS, label_rows
 from .request import Export
 from .rows import iter_chunks
@@ -61,7 +61,13 @@ class XlsxWriter:
             if not math.isfinite(value):
                 return "<c/>"
             return f"<c><v>{float(value)!r}</v></c>"
-        return f'<c t="s"><v>{self._string(escape_cell(str(value)))}</v></c>'
+        text = str(value)
+        if text.startswith(FORMULA_STARTS):
+            # A resident's "=…", "+…", "-…" or "@…" as an inline string: a
+            # text cell no spreadsheet evaluates, shown exactly as written
+            # (an apostrophe prefix, as in the CSV, would show in the cell).
+            return f'<c t="inlineStr"><is><t xml:space="preserve">{_xml_text(text)}</t></is></c>'
+        return f'<c t="s"><v>{self._string(text)}</v></c>'
 
     def sheet(
         self,
@@ -244,7 +250,7 @@ def write_xlsx(
                 j for j, v in enumerate(export.variables) if v.kind in ("code", "text", "meta")
             ],
         )
-    writer.sheet("Labels", [LABEL_COLUMNS, *label_rows(export)])
+    writer.sheet("Labels", [LABEL_COLUMNS, *label_rows(export, escape=False)])
     for name in ("Representation", "Weighted results", "Priorities"):
         writer.sheet(name, sheets.get(name) or [["Nothing to show"]])
     writer.close()

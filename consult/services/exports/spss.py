@@ -13,6 +13,26 @@ from .common import SPSS_MISSING_RANGE
 from .request import Export
 from .rows import iter_chunks
 
+#: SPSS keeps 120 bytes of a value label and 256 of a variable label; the
+#: library cuts at the byte, which splits an Urdu or Gujarati letter (two or
+#: three bytes in UTF-8) and leaves an invalid label.
+VALUE_LABEL_BYTES = 120
+VARIABLE_LABEL_BYTES = 256
+
+
+def fit_bytes(label: str, limit: int) -> str:
+    """`label` in at most `limit` bytes of UTF-8, cut between characters,
+    at a space when one is near the end, and marked with an ellipsis. The
+    codebook (Labels sheet and file) keeps the whole label."""
+    if len(label.encode("utf-8")) <= limit:
+        return label
+    budget = limit - len("…".encode())
+    cut = label.encode("utf-8")[:budget].decode("utf-8", errors="ignore")
+    space = cut.rfind(" ")
+    if space >= len(cut) * 2 // 3:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
 
 def write_sav(export: Export, path: str, *, chunk_size: int = CHUNK_SIZE) -> None:
     """pyreadstat writes from a DataFrame, so the numeric frame is built
@@ -61,7 +81,9 @@ def write_sav(export: Export, path: str, *, chunk_size: int = CHUNK_SIZE) -> Non
     for v in variables:
         measures[v.name] = v.measure
         if v.kind == "code":
-            value_labels[v.name] = {float(x.number): x.label for x in v.values}
+            value_labels[v.name] = {
+                float(x.number): fit_bytes(x.label, VALUE_LABEL_BYTES) for x in v.values
+            }
             if v.missing_numbers:
                 missing_ranges[v.name] = [SPSS_MISSING_RANGE]
             formats[v.name] = "F3.0" if not v.missing_numbers else "F4.0"
@@ -78,7 +100,7 @@ def write_sav(export: Export, path: str, *, chunk_size: int = CHUNK_SIZE) -> Non
         frame,
         path,
         file_label=f"{export.survey.slug} ({export.weighting.describe()})"[:64],
-        column_labels={v.name: v.label[:256] for v in variables},
+        column_labels={v.name: fit_bytes(v.label, VARIABLE_LABEL_BYTES) for v in variables},
         variable_value_labels=value_labels,
         missing_ranges=missing_ranges,
         variable_format=formats,
