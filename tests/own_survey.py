@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from conftest import PASSWORD
 
 from consult.extensions import db
-from consult.models import Answer, Partnership, Response, Role, Survey
+from consult.models import Answer, Partnership, Response, Role, Survey, User
 from consult.services.accounts import create_partnership, create_user
 from consult.services.benchmarks import import_benchmarks
 from consult.services.surveys import add_bank_question, add_question, add_section, create_survey
@@ -55,8 +55,10 @@ def build_own_survey(partnership: str = "north-csp") -> int:
     p = db.session.scalars(sa.select(Partnership).filter_by(slug=partnership)).first()
     if p is None:
         p = create_partnership(partnership, "North Community Safety Partnership")
-        create_user(f"officer@{partnership}.example", PASSWORD, partnership=p, role=Role.OFFICER)
-        create_user(f"viewer@{partnership}.example", PASSWORD, partnership=p, role=Role.VIEWER)
+    for role in (Role.OFFICER, Role.VIEWER):
+        email = f"{role.value}@{partnership}.example"
+        if db.session.scalars(sa.select(User).filter_by(email=email)).first() is None:
+            create_user(email, PASSWORD, partnership=p, role=role)
     import_benchmarks(p, BENCHMARKS, note="test")
     survey = create_survey(
         p, slug=SLUG, title={"en": "Our own questions"}, languages=["en", "ur", "pl"]

@@ -196,6 +196,20 @@ def load_themes(survey: Survey, index: pd.Index) -> ThemeData:
             ids = pd.Index([r for theme_id, r in ticks if theme_id == t.id]).intersection(answered)
             column.loc[ids] = 1.0
             flags[theme_column(key, t.code)] = column
+    text_ids = {q.id: q.key for q in survey.questions if q.type == QuestionType.TEXT}
+    if text_ids:
+        for question_id, count in db.session.execute(
+            select(Answer.question_id, func.count(Answer.id))
+            .join(Response, Response.id == Answer.response_id)
+            .where(
+                Answer.question_id.in_(list(text_ids)),
+                Response.status == ResponseStatus.SUBMITTED,
+                Answer.text.is_not(None),
+                Answer.text != "",
+            )
+            .group_by(Answer.question_id)
+        ):
+            answered_counts.setdefault(text_ids[question_id], int(count))
     return ThemeData(pd.DataFrame(flags, index=index), themes_by_key, answered_counts)
 
 
@@ -414,6 +428,7 @@ def question_results(
         elif question.type == QuestionType.TEXT and themes is not None:
             result.themes = themes.themes.get(question.key, [])
             result.text_answers = themes.answered.get(question.key, 0)
+            result.n = result.text_answers
     return results
 
 
@@ -730,6 +745,16 @@ def add_theme(survey: Survey, question: Question, label: str, user: User) -> Tex
         details={"theme": code},
     )
     return theme
+
+
+def response_in_survey(survey: Survey, response_id: int) -> bool:
+    """Whether the response belongs to the survey (a foreign id is a 404)."""
+    return (
+        db.session.scalar(
+            select(Response.id).where(Response.id == response_id, Response.survey_id == survey.id)
+        )
+        is not None
+    )
 
 
 def set_answer_themes(
