@@ -138,3 +138,25 @@ def test_urdu_spss_value_labels_cut_between_letters_full_in_codebook(own, tmp_pa
     codebook = exports.labels_csv(export).decode("utf-8-sig")
     assert LONG_URDU in codebook
     assert exports.fit_bytes("short", 120) == "short"
+
+
+def test_strategy_report_has_every_question_with_small_figures_hidden(own):
+    from consult.services.report import build_report
+
+    report = build_report(own)
+    sections = dict(report.questions)
+    assert set(sections) >= {
+        "How safe do you feel in the town centre?",
+        "How have you contacted us?",
+        "How good are these?",
+        "What should come first?",
+        "Years lived here?",
+        "Anything else?",
+    }
+    contact = sections["How have you contacted us?"][0]
+    in_person = next(r for r in contact.rows if r[0] == "In person")
+    assert in_person[1] == "fewer than 10" and in_person[2:] == ["", "", ""]
+    years = sections["Years lived here?"][0]
+    assert years.rows[0][0] == "Mean" and years.rows[0][2] == "33.0"
+    safe_tables = sections["How safe do you feel in the town centre?"]
+    assert safe_tables[0].caption == "Feel safe"
