@@ -112,15 +112,18 @@ def categorical_set(
     with an answer that is not a missing code ("Prefer not to say", "Don't
     know"); an answer outside ``categories`` stays in the base."""
     series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
-    raw = series.to_numpy(dtype=object)
-    present = pd.notna(raw)
-    base = present & ~pd.Series(raw).isin(list(missing_codes)).to_numpy(dtype=bool)
-    codes, uniques = pd.factorize(pd.Series(raw))
+    # One hash pass over the answers: codes for every distinct answer, then
+    # the few distinct answers are looked up (category, missing) once each.
+    codes, uniques = pd.factorize(series)
     position = {c: i for i, c in enumerate(categories)}
-    lookup = np.array([position.get(str(u), -1) for u in uniques] + [-1], dtype=np.int64)
-    which = lookup[codes]  # -1 for NaN (code -1 picks the last entry) and others
-    out = np.zeros((len(raw), len(categories)), dtype=bool)
-    hit = np.flatnonzero((which >= 0) & base)
+    missing = set(missing_codes)
+    names = [str(u) for u in uniques]
+    lookup = np.array([position.get(u, -1) for u in names] + [-1], dtype=np.int64)
+    in_base = np.array([u not in missing for u in names] + [False], dtype=bool)
+    base = in_base[codes]  # code -1 (no answer) picks the last entry
+    which = lookup[codes]
+    out = np.zeros((len(codes), len(categories)), dtype=bool)
+    hit = np.flatnonzero(which >= 0)
     out[hit, which[hit]] = True
     name = column or question
     return IndicatorSet(
@@ -130,6 +133,35 @@ def categorical_set(
         out,
         base[:, None],
         np.zeros(len(categories), dtype=np.int64),
+    )
+
+
+def grouped_set(source: IndicatorSet, group: Sequence[str], name: str) -> IndicatorSet:
+    """Categories of `source` added up as one indicator per column (a
+    "positive" grouping: very or fairly safe), over the same bases."""
+    wanted = set(group)
+    columns = list(dict.fromkeys(source.columns))
+    values, base_of = [], []
+    for col in columns:
+        picks = [
+            j
+            for j, (c, cat) in enumerate(zip(source.columns, source.categories, strict=True))
+            if c == col and cat in wanted
+        ]
+        first = source.columns.index(col)
+        values.append(
+            source.values[:, picks].any(axis=1)
+            if picks
+            else np.zeros(source.values.shape[0], dtype=bool)
+        )
+        base_of.append(int(source.base_of[first]))
+    return IndicatorSet(
+        source.question,
+        columns,
+        [name] * len(columns),
+        np.column_stack(values),
+        source.bases,
+        np.asarray(base_of, dtype=np.int64),
     )
 
 
@@ -308,6 +340,7 @@ def share_estimates(
     r = 0 if rep is None else rep.shape[1]
     rsum, rbsum = np.zeros((r, k)), np.zeros((r, m))
     w2 = w * w
+    rep32 = None if rep is None else np.ascontiguousarray(rep, dtype=np.float32)
     for first in range(0, n, BLOCK_ROWS):
         rows = slice(first, min(n, first + BLOCK_ROWS))
         values, bases = _block(sets, member, rows)
@@ -316,9 +349,12 @@ def share_estimates(
         wsum += w[rows] @ values
         bsum += w[rows] @ bases
         b2sum += w2[rows] @ bases
-        if rep is not None:
-            rsum += rep[rows].T @ values
-            rbsum += rep[rows].T @ bases
+        if rep32 is not None:
+            # Single precision for the replicates' products: half the
+            # memory traffic, and a standard error needs no more digits.
+            block = rep32[rows].T
+            rsum += block @ values.astype(np.float32)
+            rbsum += block @ bases.astype(np.float32)
     base_n = bcount[base_of]
     wbase = bsum[base_of]
     w2base = b2sum[base_of]
@@ -533,17 +569,14 @@ def number_bands(
         else:
             labels.append(f"{a:g} to under {b:g}")
     which = np.searchsorted(np.asarray(edges[1:-1]), x, side="right")
-    assigned: list[object] = [
-        labels[int(i)] if np.isfinite(v) and v >= edges[0] else None
-        for v, i in zip(x.tolist(), which.tolist(), strict=True)
-    ]
+    names = np.array([*labels, None], dtype=object)
+    which = np.where(np.isfinite(x) & (x >= edges[0]), which, len(labels))
     if finite.size and float(finite.min()) < edges[0]:
         below = f"under {edges[0]:g}"
         labels.insert(0, below)
-        assigned = [
-            below if (np.isfinite(v) and v < edges[0]) else a
-            for v, a in zip(x.tolist(), assigned, strict=True)
-        ]
+        names = np.array([*names[:-1], None, below], dtype=object)
+        which = np.where(np.isfinite(x) & (x < edges[0]), len(names) - 1, which)
+    assigned: list[object] = names[which].tolist()
     return edges, labels, assigned
 
 
@@ -554,6 +587,7 @@ __all__ = [
     "categorical_set",
     "flags_set",
     "grid_set",
+    "grouped_set",
     "number_bands",
     "number_summary",
     "share_estimates",

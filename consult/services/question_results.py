@@ -31,6 +31,7 @@ from ..analysis.questions import (
     categorical_set,
     flags_set,
     grid_set,
+    grouped_set,
     number_bands,
     number_summary,
     share_estimates,
@@ -242,11 +243,9 @@ def _plan(
     if qtype in (QuestionType.SINGLE, QuestionType.SCALE, QuestionType.AREA):
         if key not in frame.columns or not codes:
             return None
-        values = frame[key]
-        sets.append(categorical_set(key, values, codes, missing_codes=missing))
+        sets.append(categorical_set(key, frame[key], codes, missing_codes=missing))
         if positive:
-            grouped = values.where(~values.isin(positive), POSITIVE)
-            sets.append(categorical_set(key, grouped, [POSITIVE], missing_codes=missing))
+            sets.append(grouped_set(sets[0], positive, POSITIVE))
     elif qtype == QuestionType.GRID:
         rows = {
             f"{key}__{i.code}": frame[f"{key}__{i.code}"]
@@ -257,8 +256,7 @@ def _plan(
             return None
         sets.append(grid_set(key, rows, codes, missing_codes=missing))
         if positive:
-            grouped_rows = {c: v.where(~v.isin(positive), POSITIVE) for c, v in rows.items()}
-            sets.append(grid_set(key, grouped_rows, [POSITIVE], missing_codes=missing))
+            sets.append(grouped_set(sets[0], positive, POSITIVE))
     elif qtype == QuestionType.MULTIPLE:
         columns = [f"{key}__{c}" for c in (o.code for o in question.choices)]
         columns = [c for c in columns if c in frame.columns]
