@@ -527,3 +527,35 @@ class RetainedAggregate(Model):
     @property
     def weighted_share(self) -> float | None:
         return self.weighted_count / self.weighted_base if self.weighted_base else None
+
+
+class TextTheme(Model):
+    """A theme an officer reads for in one free-text question's answers
+    ("Street lighting"). Ticked per answer (`AnswerTheme`), it becomes a
+    weighted variable with its own results, like a multiple-choice question."""
+
+    __table_args__ = (sa.UniqueConstraint("question_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[int] = mapped_column(sa.ForeignKey("question.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(sa.String(60))
+    label: Mapped[str] = mapped_column(sa.String(200))
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class AnswerTheme(Model):
+    """A theme ticked on one response's answer to the theme's question."""
+
+    __table_args__ = (sa.UniqueConstraint("theme_id", "response_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    theme_id: Mapped[int] = mapped_column(sa.ForeignKey("text_theme.id", ondelete="CASCADE"))
+    response_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("response.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

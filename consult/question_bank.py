@@ -595,6 +595,7 @@ class _Checker:
             self.add(f"{where}: only grid questions have items (rows); type is '{qtype}'")
 
         self.check_settings(where, qtype, settings, len(options))
+        self.check_positive(where, qtype, settings, options)
         self.check_options(where, key, qtype, demographic, options)
         self.check_rows(where, rows)
 
@@ -621,6 +622,29 @@ class _Checker:
                     self.add(f"{where}: '{name}' must be a number, got {value!r}")
             if _is_number(low) and _is_number(high) and float(low) > float(high):
                 self.add(f"{where}: min {low} is greater than max {high}")
+
+    def check_positive(
+        self, where: str, qtype: Any, settings: Mapping[str, Any], options: list[Any]
+    ) -> None:
+        """`positive`: the answers a results page groups as the summary share
+        ("feel very or fairly safe"), with `positive_label` naming it."""
+        if "positive" not in settings:
+            return
+        positive = settings["positive"]
+        if qtype not in ("single", "scale", "grid"):
+            self.add(f"{where}: only single, scale and grid questions have a positive grouping")
+            return
+        if not isinstance(positive, list) or not positive:
+            self.add(f"{where}: 'positive' must be a non-empty list of option codes")
+            return
+        codes = {
+            o.get("code") for o in options if isinstance(o, Mapping) and not o.get("is_missing")
+        }
+        unknown = [c for c in positive if c not in codes]
+        if unknown:
+            self.add(f"{where}: positive codes {unknown} are not answers of the question")
+        if not isinstance(settings.get("positive_label", ""), str):
+            self.add(f"{where}: 'positive_label' must be text")
 
     def check_options(
         self,

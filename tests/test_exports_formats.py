@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -188,11 +189,14 @@ def test_formula_injection_is_escaped_in_csv_and_xlsx(app, survey_with_data):
         rows = list(sheet.iter_rows(values_only=True))
         header = list(rows[0])
         by_ref = {r[header.index("resp_reference")]: r for r in rows[2:]}
-        assert by_ref["KNOWN-0001"][header.index("comments")] == "'" + FORMULAS[0]
-        assert by_ref["FORMULA-2"][header.index("comments")] == "'@SUM(A1)"
-        assert all(
-            not str(c).startswith(("=", "+", "@")) for r in rows for c in r if isinstance(c, str)
-        )
+        # Excel: the resident's words unchanged, as text cells (inline
+        # strings) that no spreadsheet evaluates, so no apostrophe shows.
+        assert by_ref["KNOWN-0001"][header.index("comments")] == FORMULAS[0]
+        assert by_ref["FORMULA-2"][header.index("comments")] == "@SUM(A1)"
+        with zipfile.ZipFile(io.BytesIO(book)) as z:
+            xml = z.read("xl/worksheets/sheet2.xml").decode()
+        assert "<f>" not in xml and "<f " not in xml
+        assert '<c t="inlineStr"><is><t xml:space="preserve">@SUM(A1)</t></is></c>' in xml
 
 
 def test_xlsx_has_every_sheet_labelled_weighted_and_suppressed(app, survey_with_data):

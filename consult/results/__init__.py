@@ -326,3 +326,7 @@ def choose_weighting(survey_id: int):
     db.session.commit()
     flash("Weighting scheme saved: the results below use it", "success")
     return redirect(url_for("results.overview", survey_id=survey.id))
+
+
+# Every question's results: views in their own module, on this blueprint.
+from . import questions as _questions  # noqa: E402,F401

@@ -422,6 +422,38 @@ def _clean_settings(type_: str, raw: dict[str, Any]) -> dict[str, Any]:
             settings["unit"] = unit
     if type_ == QuestionType.MULTIPLE:
         number("max_choices", "The most choices", minimum=1)
+    if type_ in POSITIVE_TYPES and raw.get("positive_shown"):
+        # The form shows the grouping: what it sends replaces what was there
+        # (nothing ticked removes it). Codes are checked against the answers
+        # by the caller, who knows them.
+        wanted = raw.get("positive") or []
+        if isinstance(wanted, str):
+            wanted = [c for c in wanted.replace(",", " ").split() if c]
+        settings["positive"] = [str(c) for c in wanted][:50]
+        settings["positive_label"] = " ".join(str(raw.get("positive_label", "") or "").split())[
+            :120
+        ]
+    return settings
+
+
+#: Question types whose results can group answers into a summary share.
+POSITIVE_TYPES = frozenset({QuestionType.SINGLE, QuestionType.SCALE, QuestionType.GRID})
+
+
+def _merge_positive(question: Question, settings: dict[str, Any]) -> dict[str, Any]:
+    """Drop an empty grouping; refuse codes that are not the question's answers."""
+    if "positive" not in settings:
+        return settings
+    codes = {o.code for o in question.choices if not o.is_missing}
+    unknown = [c for c in settings["positive"] if c not in codes]
+    if unknown:
+        raise ServiceError(
+            "Choose answers of this question for the summary share", field="positive"
+        )
+    if not settings["positive"]:
+        settings = {k: v for k, v in settings.items() if k not in ("positive", "positive_label")}
+    elif not settings.get("positive_label"):
+        settings.pop("positive_label", None)
     return settings
 
 
@@ -532,7 +564,10 @@ def update_question(
     _edit_text(survey, prompt_key(question.key), prompt, by)
     _edit_text(survey, hint_key(question.key), hint, by)
     question.required = required
-    question.settings = {**extra, **new_settings}
+    merged = {**extra, **new_settings}
+    if "positive" in new_settings:
+        merged = _merge_positive(question, merged)
+    question.settings = merged
 
 
 _SETTING_NAMES = {"top_n", "max_length", "min", "max", "unit", "max_choices"}

@@ -24,13 +24,20 @@ import pandas as pd
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
-from ..analysis import compare_waves, priorities, weighted_share
+from ..analysis import compare_waves, priorities
 from ..extensions import db
 from ..i18n import LANGUAGES
-from ..models import QuestionType, Response, ResponseStatus, Survey, User
+from ..models import Response, ResponseStatus, Survey, User
 from .content import SurveyTexts
 from .exports import Export, disclosure_min_cell
-from .frames import ordered_questions
+from .question_results import (
+    SHEET_HEADER,
+    QuestionResult,
+    applied_weighting,
+    load_themes,
+    question_results,
+    sheet_rows,
+)
 from .results import SurveyResults, breakdown, compute_results, decision_status, variable_name
 
 CHANNEL_NAMES = {
@@ -69,6 +76,40 @@ class Bar:
     note: str = ""
 
 
+#: Width of a character of the chart's 13-pixel labels, generously: labels
+#: are wrapped to fit their column rather than cut off at its edge.
+CHAR_WIDTH = 7.5
+MAX_LABEL_LINES = 3
+
+
+def wrap_label(label: str, width: int) -> list[str]:
+    """`label` in lines that fit `width` pixels, at most `MAX_LABEL_LINES`
+    (the last ends with an ellipsis if the label is longer still; the data
+    table beside the chart always has it whole)."""
+    limit = max(8, int(width / CHAR_WIDTH))
+    lines: list[str] = []
+    current = ""
+    for word in label.split():
+        while len(word) > limit:
+            if current:
+                lines.append(current)
+                current = ""
+            lines.append(word[: limit - 1] + "-")
+            word = word[limit - 1 :]
+        candidate = f"{current} {word}".strip()
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            lines.append(current)
+            current = word
+    if current:
+        lines.append(current)
+    if len(lines) > MAX_LABEL_LINES:
+        lines = lines[:MAX_LABEL_LINES]
+        lines[-1] = lines[-1][: limit - 1].rstrip() + "…"
+    return lines or [""]
+
+
 def bar_chart(
     bars: Sequence[Bar],
     *,
@@ -79,12 +120,15 @@ def bar_chart(
     width: int = 640,
 ) -> Markup:
     """A horizontal bar chart of shares, with 95% intervals as whiskers.
-    Presentation attributes (fill=...) rather than style attributes, which
-    the content security policy forbids."""
-    row = 30
+    Labels wrap onto up to three lines inside their column, so none is
+    clipped at the chart's edge. Presentation attributes (fill=...) rather
+    than style attributes, which the content security policy forbids."""
+    line = 16
     top = 10
     plot = width - label_width - 70
-    height = top + row * len(bars) + 30
+    wrapped = [wrap_label(bar.label, label_width - 12) for bar in bars]
+    heights = [max(30, 14 + line * len(lines)) for lines in wrapped]
+    height = top + sum(heights) + 30
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="consult-chart" '
         f'viewBox="0 0 {width} {height}" width="100%" '
@@ -103,21 +147,29 @@ def bar_chart(
             f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle" font-size="12" '
             f'fill="#0b0c0c">{int(tick * 100)}%</text>'
         )
-    for i, bar in enumerate(bars):
-        y = top + i * row
-        label = bar.label if len(bar.label) <= 40 else bar.label[:39] + "…"
+    y = top
+    for bar, lines, row in zip(bars, wrapped, heights, strict=True):
+        middle = y + row / 2
+        first = middle - (len(lines) - 1) * line / 2 + 4.5
+        tspans = "".join(
+            f'<tspan x="{x0 - 8}" y="{first + i * line:.1f}">{escape(text)}</tspan>'
+            for i, text in enumerate(lines)
+        )
         parts.append(
-            f'<text x="{x0 - 8}" y="{y + 19}" text-anchor="end" font-size="13" '
-            f'fill="#0b0c0c">{escape(label)}</text>'
+            f'<text class="consult-chart__label" text-anchor="end" font-size="13" '
+            f'fill="#0b0c0c">{tspans}</text>'
         )
         if bar.value is None or not math.isfinite(bar.value):
             parts.append(
-                f'<text x="{x0 + 4}" y="{y + 19}" font-size="12" fill="#505a5f">'
+                f'<text x="{x0 + 4}" y="{middle + 4.5:.1f}" font-size="12" fill="#505a5f">'
                 f"{escape(bar.note or 'suppressed')}</text>"
             )
+            y += row
             continue
         w = max(0.0, min(1.0, bar.value)) * plot
-        parts.append(f'<rect x="{x0}" y="{y + 6}" width="{w:.1f}" height="18" fill="#1d70b8"/>')
+        parts.append(
+            f'<rect x="{x0}" y="{middle - 9:.1f}" width="{w:.1f}" height="18" fill="#1d70b8"/>'
+        )
         if (
             bar.low is not None
             and bar.high is not None
@@ -126,18 +178,19 @@ def bar_chart(
         ):
             lx, hx = x0 + plot * max(0.0, bar.low), x0 + plot * min(1.0, bar.high)
             parts.append(
-                f'<line x1="{lx:.1f}" y1="{y + 15}" x2="{hx:.1f}" y2="{y + 15}" '
+                f'<line x1="{lx:.1f}" y1="{middle:.1f}" x2="{hx:.1f}" y2="{middle:.1f}" '
                 'stroke="#0b0c0c" stroke-width="2"/>'
             )
             for x in (lx, hx):
                 parts.append(
-                    f'<line x1="{x:.1f}" y1="{y + 9}" x2="{x:.1f}" y2="{y + 21}" '
+                    f'<line x1="{x:.1f}" y1="{middle - 6:.1f}" x2="{x:.1f}" y2="{middle + 6:.1f}" '
                     'stroke="#0b0c0c" stroke-width="2"/>'
                 )
         parts.append(
-            f'<text x="{x0 + plot + 8}" y="{y + 19}" font-size="13" fill="#0b0c0c">'
+            f'<text x="{x0 + plot + 8}" y="{middle + 4.5:.1f}" font-size="13" fill="#0b0c0c">'
             f"{pct(bar.value)}</text>"
         )
+        y += row
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -188,6 +241,8 @@ class Report:
     acknowledgement_current: bool
     flags_count: int
     problems: list[str] = field(default_factory=list)
+    questions: list[tuple[str, list[Table]]] = field(default_factory=list)
+    question_weighting: str = ""
 
 
 def _participation(survey: Survey, min_cell: int) -> list[Table]:
@@ -390,11 +445,16 @@ def _priorities(results: SurveyResults, min_cell: int) -> list[Table]:
             bars.append(
                 Bar(r["label"], None if small else float(r["top_share"]), note="too few to report")
             )
+        # The chart shows top-N shares, so it is ordered by them (the table
+        # keeps the weighted Borda order and the bands): a chart whose bars
+        # are not in the order of its own percentages reads as a mistake.
+        bars.sort(key=lambda b: -1.0 if b.value is None else b.value, reverse=True)
         chart = bar_chart(
             bars,
             title=f"{p.prompt} (weighted share placing each in their top {p.result.top_n})",
-            description="Priorities in weighted order. Options sharing a band cannot be told "
-            "apart with confidence. The figures are in the table beside the chart.",
+            description="Priorities by the weighted share placing each in their top "
+            f"{p.result.top_n}, largest first. The table gives the order by points and the "
+            "bands: options sharing a band cannot be told apart with confidence.",
             chart_id=f"chart-priorities-{p_index}",
         )
         tables.append(
@@ -417,6 +477,134 @@ def _priorities(results: SurveyResults, min_cell: int) -> list[Table]:
             )
         )
     return tables
+
+
+def _share_table(
+    result: QuestionResult,
+    rows: list[dict[str, Any]],
+    caption: str,
+    min_cell: int,
+    chart_id: str,
+    *,
+    weighted: bool,
+) -> Table:
+    """Answers with their shares, small counts suppressed, and a chart."""
+    body, bars = [], []
+    for r in rows:
+        small = int(r["n"]) < min_cell or int(r["count"]) < min_cell
+        label = f"{r['item_label']}: {r['label']}" if r.get("item_label") else str(r["label"])
+        value = r["weighted_share"] if weighted else r["share"]
+        body.append(
+            [
+                label,
+                suppressed_count(int(r["count"]), min_cell),
+                "" if small else pct(r["share"]),
+                "" if small else pct(r["weighted_share"]),
+                "" if small else f"{pct(r['weighted_low'])} to {pct(r['weighted_high'])}",
+            ]
+        )
+        bars.append(
+            Bar(
+                label,
+                None if small else float(value),
+                None if small else float(r["weighted_low"]),
+                None if small else float(r["weighted_high"]),
+                note=f"fewer than {min_cell}",
+            )
+        )
+    chart = bar_chart(
+        bars,
+        title=caption + (" (weighted)" if weighted else ""),
+        description="Share of those who answered, with 95% intervals. The figures are in "
+        "the table that follows.",
+        chart_id=chart_id,
+    )
+    return Table(
+        caption,
+        ["Answer", "Responses", "Unweighted", "Weighted", "95% interval (weighted)"],
+        body,
+        chart,
+        note=f"Base: {suppressed_count(int(rows[0]['n']), min_cell)} who answered." if rows else "",
+    )
+
+
+def every_question(
+    results: Sequence[QuestionResult], min_cell: int, *, weighted: bool
+) -> list[tuple[str, list[Table]]]:
+    """A section per question, whatever its type, with disclosure control."""
+    sections: list[tuple[str, list[Table]]] = []
+    for index, result in enumerate(results):
+        tables: list[Table] = []
+        chart = f"chart-q{index}"
+        if result.type == "number" and result.number is not None and result.number.n:
+            s = result.number
+            small = s.n < min_cell
+            tables.append(
+                Table(
+                    "Mean and median",
+                    ["Measure", "Answered", "Unweighted", "Weighted", "95% interval (weighted)"],
+                    [
+                        [
+                            name,
+                            suppressed_count(s.n, min_cell),
+                            "" if small else f"{plain:,.1f}",
+                            "" if small else f"{value:,.1f}",
+                            "" if small else f"{low:,.1f} to {high:,.1f}",
+                        ]
+                        for name, plain, value, low, high in (
+                            (
+                                "Mean",
+                                s.mean,
+                                s.weighted_mean,
+                                s.weighted_mean_low,
+                                s.weighted_mean_high,
+                            ),
+                            (
+                                "Median",
+                                s.median,
+                                s.weighted_median,
+                                s.weighted_median_low,
+                                s.weighted_median_high,
+                            ),
+                        )
+                    ],
+                )
+            )
+        if result.positive:
+            tables.append(
+                _share_table(
+                    result,
+                    result.positive,
+                    result.positive_label,
+                    min_cell,
+                    chart + "-p",
+                    weighted=weighted,
+                )
+            )
+        if result.rows:
+            caption = {
+                "multiple": "Share choosing each (more than one could be chosen)",
+                "ranking": f"Share placing each in their top {result.top_n}",
+                "number": "Answers in bands",
+                "text": "Written answers mentioning each theme",
+            }.get(result.type, "Every answer")
+            rows = result.rows
+            if result.type == "ranking":
+                rows = sorted(rows, key=lambda r: -float(r["weighted_share"]))
+            tables.append(_share_table(result, rows, caption, min_cell, chart, weighted=weighted))
+        if result.type == "text":
+            tables.insert(
+                0,
+                Table(
+                    "Written answers",
+                    ["", "Count"],
+                    [["Answers", suppressed_count(result.text_answers, min_cell)]],
+                ),
+            )
+        if not tables:
+            tables.append(Table("No answers yet", ["", "Count"], [["Answers", "0"]]))
+        sections.append((result.prompt, tables))
+    return sections
 
 
 def trends(
@@ -492,6 +680,15 @@ def build_report(survey: Survey) -> Report:
         }
     baseline_title, trend_rows, trend_note = trends(survey, results, min_cell)
     weighted = results.weighted
+    applied = applied_weighting(results)
+    every = question_results(
+        survey,
+        results.frame,
+        applied.weights,
+        applied.replicates,
+        themes=load_themes(survey, results.frame.index),
+        base=min_cell,
+    )
     from .exports import weighting_from_results
 
     return Report(
@@ -513,6 +710,8 @@ def build_report(survey: Survey) -> Report:
         acknowledgement_current=status.acknowledgement_current,
         flags_count=len(results.flagged_groups),
         problems=[p.message for p in results.problems],
+        questions=every_question(every, min_cell, weighted=applied.weighted),
+        question_weighting=applied.description,
     )
 
 
@@ -565,64 +764,23 @@ def aggregate_sheets(export: Export) -> dict[str, list[list[Any]]]:
         )
 
     frame = results.frame
-    header = [
-        "variable",
-        "code",
-        "label",
-        "base",
-        "count",
-        "share",
-        "weighted_share",
-        "weighted_low",
-        "weighted_high",
-        "effective_n",
-    ]
     weighted_rows: list[list[Any]] = [
         note + [export.weighting.describe()],
-        header,
+        SHEET_HEADER,
     ]
     if len(frame):
-        for question in ordered_questions(survey):
-            if question.type not in (
-                QuestionType.SINGLE,
-                QuestionType.SCALE,
-                QuestionType.AREA,
-                QuestionType.GRID,
-            ):
-                continue
-            missing = {o.code for o in question.choices if o.is_missing} | {"prefer_not_to_say"}
-            categories = [o.code for o in question.choices if not o.is_missing]
-            if question.type == QuestionType.GRID:
-                columns = [(f"{question.key}__{i.code}", i.code) for i in question.items]
-            else:
-                columns = [(question.key, "")]
-            for column, _item in columns:
-                if column not in frame.columns or not frame[column].notna().any() or not categories:
-                    continue
-                table = weighted_share(
-                    frame,
-                    column,
-                    weights=weights,
-                    categories=categories,
-                    missing_codes=missing,
-                    min_base=min_cell,
-                )
-                for row in table.to_dict("records"):
-                    small = int(row["n"]) < min_cell or int(row["count"]) < min_cell
-                    weighted_rows.append(
-                        [
-                            column,
-                            row["category"],
-                            texts.option(question, row["category"], lang),
-                            None if int(row["n"]) < min_cell else int(row["n"]),
-                            None if small else int(row["count"]),
-                            _cell(row["share"], small),
-                            _cell(row["weighted_share"], small),
-                            _cell(row["weighted_low"], small),
-                            _cell(row["weighted_high"], small),
-                            _cell(row["effective_n"], int(row["n"]) < min_cell),
-                        ]
-                    )
+        applied = applied_weighting(results)
+        replicates = applied.replicates if weights is not None else None
+        every = question_results(
+            survey,
+            frame,
+            weights,
+            replicates,
+            themes=load_themes(survey, frame.index),
+            language=lang,
+            base=min_cell,
+        )
+        weighted_rows.extend(sheet_rows(every, min_cell))
 
     priority_rows: list[list[Any]] = [
         note,
