@@ -2,8 +2,10 @@
 bench/bench_upload_bombs.py: the files the authorised hostile test used
 (issue 13), so every one of them is re-run as a test.
 
-* dimension_bomb: 1.5 KB; one cell, but the sheet declares A1:XFD1048576
-  (openpyxl's read-only mode pads every row to that: about 137 GB).
+* dimension_bomb: 1.5 KB; the sheet declares A1:XFD1048576 and holds one
+  cell, in its last corner (openpyxl's read-only mode pads every row before
+  it to the declared width: about 137 GB). `corner=False` puts the cell in A1
+  instead: a huge declaration over a tiny sheet, which must simply be read.
 * zip_bomb: about 1.9 MB, under the 5 MB upload cap; one sheet of rows that
   unpacks to about 560 MB (some 8 million rows). `lie=True` rewrites the
   zip's size fields to claim 30 MB, under the reader's cap, so the central
@@ -74,14 +76,14 @@ def xlsx(sheet_xml: str | bytes, sheet: str = "translations") -> bytes:
     return buffer.getvalue()
 
 
-def dimension_bomb(sheet: str = "translations") -> bytes:
+def dimension_bomb(sheet: str = "translations", *, corner: bool = True) -> bytes:
     """One cell, declared as the largest sheet Excel allows."""
-    return xlsx(
-        sheet_head("A1:XFD1048576")
-        + '<row r="1"><c r="A1" t="inlineStr"><is><t>key</t></is></c></row>'
-        + SHEET_TAIL,
-        sheet,
+    cell = (
+        '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>boom</t></is></c></row>'
+        if corner
+        else '<row r="1"><c r="A1" t="inlineStr"><is><t>key</t></is></c></row>'
     )
+    return xlsx(sheet_head("A1:XFD1048576") + cell + SHEET_TAIL, sheet)
 
 
 ROW = b'<row><c t="inlineStr"><is><t>boom</t></is></c><c><v>1</v></c></row>'

@@ -84,9 +84,19 @@ def test_reads_what_excel_and_openpyxl_write():
     ]
 
 
-def test_the_dimension_bomb_is_read_as_the_one_cell_it_holds():
+def test_the_dimension_bomb_is_refused_at_its_one_far_cell():
     content = dimension_bomb()
     assert len(content) < 2000
+    tracemalloc.start()
+    problems = refused(content, max_rows=20_001)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert problems == ["the sheet “translations” has more than 20,001 rows"]
+    assert peak < 5 * MB, f"peak {peak / MB:.1f} MB for one cell"
+
+
+def test_a_huge_declared_dimension_over_a_small_sheet_is_simply_read():
+    content = dimension_bomb(corner=False)
     tracemalloc.start()
     read = read_xlsx(content, ("translations",), max_rows=20_001, one_of=True)
     _, peak = tracemalloc.get_traced_memory()
@@ -227,7 +237,7 @@ def test_a_sheet_saved_in_utf16_is_read():
 def test_too_many_parts_are_refused(monkeypatch):
     monkeypatch.setattr(spreadsheets, "MAX_MEMBERS", 5)
     # Five parts, as the smallest workbook has: still read.
-    assert read_xlsx(dimension_bomb(), ("translations",), max_rows=5).sheets
+    assert read_xlsx(dimension_bomb(corner=False), ("translations",), max_rows=5).sheets
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for n in range(6):
