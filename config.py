@@ -19,6 +19,22 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _int(name: str, default: int, *, minimum: int = 0) -> int:
+    """A whole-number setting from the environment. Read when this module is
+    imported, so a bad value stops every entry point (gunicorn, the CLI)
+    with a message that names the variable, not Python's "invalid literal"."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+    if number < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {number}")
+    return number
+
+
 class Config:
     ENV_NAME = "base"
     SECRET_KEY = os.environ.get("SECRET_KEY")
@@ -32,27 +48,32 @@ class Config:
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
     # A resident's whole questionnaire fits in far less; a bigger body is an attack or a mistake.
-    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 2 * 1024 * 1024))
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024, minimum=1)
     MAX_FORM_MEMORY_SIZE = 500_000
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     SESSION_COOKIE_NAME = "consult_session"
     # Officers' sessions end after this much inactivity, checked on the server too.
-    OFFICER_SESSION_IDLE = timedelta(
-        minutes=int(os.environ.get("OFFICER_SESSION_IDLE_MINUTES", 60))
-    )
+    OFFICER_SESSION_IDLE = timedelta(minutes=_int("OFFICER_SESSION_IDLE_MINUTES", 60, minimum=1))
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
     # CSRF tokens last the session: a resident who pauses mid-survey must not lose a page.
     WTF_CSRF_TIME_LIMIT = None
-    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", 5))
-    LOGIN_LOCKOUT = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15)))
+    LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5, minimum=1)
+    LOGIN_LOCKOUT = timedelta(minutes=_int("LOGIN_LOCKOUT_MINUTES", 15))
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    # Resident pages: counted per resident (their response), with a ceiling
+    # per address that a community centre or a mobile network's shared
+    # address never reaches (consult/ratelimits.py).
     RATELIMIT_PUBLIC = os.environ.get("RATELIMIT_PUBLIC", "120 per minute")
+    RATELIMIT_ADDRESS = os.environ.get("RATELIMIT_ADDRESS", "1200 per minute")
+    # Proxies in front of the app that set X-Forwarded-For/-Proto; 0 = none,
+    # so a client's own X-Forwarded-For is never believed.
+    TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
     RATELIMIT_SIGN_IN = os.environ.get("RATELIMIT_SIGN_IN", "20 per minute")
     HSTS = False
-    MIN_BASE = int(os.environ.get("CONSULT_MIN_BASE", 30))
-    DISCLOSURE_MIN_CELL = int(os.environ.get("CONSULT_DISCLOSURE_MIN_CELL", 10))
+    MIN_BASE = _int("CONSULT_MIN_BASE", 30, minimum=1)
+    DISCLOSURE_MIN_CELL = _int("CONSULT_DISCLOSURE_MIN_CELL", 10, minimum=1)
     SEED_ALLOWED = True
 
 

@@ -47,6 +47,9 @@ def create_app(config: Any = None) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
+    from . import ratelimits
+
+    ratelimits.init_app(app)  # limit settings checked; ProxyFix for TRUSTED_PROXIES
 
     from .security import register_security
 
@@ -100,6 +103,13 @@ def _validate_config(app: Flask) -> None:
                 "SECRET_KEY is required outside development: set it in the environment "
                 "(for example: export SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))'))"
             )
+    if cfg.get("ENV_NAME") == "production" and len(str(cfg["SECRET_KEY"]).encode()) < 32:
+        # A short key can be guessed offline from one signed cookie, and with
+        # it any session forged.
+        raise ConfigError(
+            "SECRET_KEY is too short for production: use at least 32 random bytes "
+            "(for example: export SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))'))"
+        )
     redis_url = cfg.get("REDIS_URL")
     if redis_url and urlsplit(redis_url).scheme not in {"redis", "rediss", "unix"}:
         raise ConfigError(f"REDIS_URL must be a redis:// or rediss:// URL, not {redis_url!r}")

@@ -10,6 +10,7 @@ file runs in well under a minute per database engine."""
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 from urllib.parse import quote, quote_from_bytes
@@ -28,6 +29,7 @@ from test_tenancy import (
     officer_routes,
 )
 
+import bench.hostile_files as hostile
 from bench.residents import forms
 from consult.extensions import db
 from consult.models import Answer, Option, Question, Survey
@@ -322,3 +324,62 @@ def test_officer_forms_never_fail_and_render_stored_text_escaped(app, client, ac
     reachable = [p for p in pages if client.get(p).status_code == 200]
     assert "/manage" in reachable
     assert _no_unescaped_script(client, reachable) == []
+
+
+# --------------------------------------------------------------------------- #
+# Uploads: the hostile files of issue 13 on every form with a file field
+# --------------------------------------------------------------------------- #
+
+HOSTILE_UPLOADS = {
+    "dimension-bomb.xlsx": lambda: hostile.dimension_bomb(),
+    "dimension-declared-only.xlsx": lambda: hostile.dimension_bomb(corner=False),
+    "zip-bomb.xlsx": lambda: hostile.zip_bomb(),
+    "zip-bomb-lying-headers.xlsx": lambda: hostile.zip_bomb(lie=True),
+    "utf16le-entity.xlf": lambda: hostile.utf16_xliff_with_entity(),
+    "malformed-zip.xlsx": lambda: hostile.malformed_zip(),
+}
+
+
+def test_hostile_uploads_get_a_clear_400_on_every_upload_form(app, client, accounts):
+    tenant = build_tenant(app, accounts, "north-csp")
+    assert sign_in(client, tenant["admin"]).status_code == 302
+    upload_pages = []
+    for rule in officer_routes(app):
+        if "POST" not in rule.methods or "GET" not in rule.methods:
+            continue
+        if missing_fixtures(rule, tenant["ids"]):
+            continue
+        url = build_url(rule, {**OTHER_PARAMETERS, **tenant["ids"]})
+        page = client.get(url)
+        if page.status_code == 200 and 'type="file"' in page.get_data(as_text=True):
+            upload_pages.append(url)
+    # Translation spreadsheet, XLIFF, XLSForm and the benchmark CSV at least.
+    assert len(upload_pages) >= 4, upload_pages
+    files = {name: make() for name, make in HOSTILE_UPLOADS.items()}
+    with app.app_context():
+        surveys_before = db.session.scalar(sa.select(sa.func.count(Survey.id)))
+        texts_before = db.session.execute(sa.text("select count(*) from text_entry")).scalar()
+        db.session.remove()
+    for url in upload_pages:
+        token = _token(client, url)
+        for name, content in files.items():
+            extension = name.rsplit(".", 1)[1]
+            response = client.post(
+                url,
+                data={
+                    "csrf_token": token,
+                    "slug": "hostile-upload",
+                    "file": (io.BytesIO(content), name),
+                },
+                content_type="multipart/form-data",
+            )
+            body = response.get_data(as_text=True)
+            assert response.status_code == 400, (url, name, response.status_code)
+            assert "There is a problem" in body and "govuk-error-message" in body, (url, name)
+            assert "PLANTED" not in body, (url, name, extension)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Survey.id))) == surveys_before
+        assert (
+            db.session.execute(sa.text("select count(*) from text_entry")).scalar() == texts_before
+        )
+        db.session.remove()

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 from test_build_services import make_survey, q
 
+import bench.hostile_files as hostile
 from consult.extensions import db
 from consult.models import AuditEvent, TextEntry
 from consult.services import ServiceError, builder
@@ -170,3 +171,48 @@ def test_formulas_are_written_as_text(app_context):
     sheet = load_workbook(io.BytesIO(tr.export_xlsx(survey)))["translations"]
     cell = next(r[2] for r in sheet.iter_rows(min_row=2) if r[0].value == "q.other.prompt")
     assert cell.data_type == "s"
+
+
+# --- hostile files of issue 13 ------------------------------------------------------
+
+HOSTILE_WORKBOOKS = {
+    # Each: the file, and words its one problem must contain.
+    "dimension-bomb": (
+        lambda: hostile.dimension_bomb(),
+        f"has more than {tr.MAX_IMPORT_ROWS + 1:,} rows",
+    ),
+    "dimension-declared-only": (
+        lambda: hostile.dimension_bomb(corner=False),
+        "row 1: there are no label:: columns",
+    ),
+    "zip-bomb": (lambda: hostile.zip_bomb(), "unpacks to more than 32 MB"),
+    "zip-bomb-lying-headers": (
+        lambda: hostile.zip_bomb(lie=True),
+        f"has more than {tr.MAX_IMPORT_ROWS + 1:,} rows",
+    ),
+    "malformed-zip": (lambda: hostile.malformed_zip(), "not an Excel workbook"),
+    "xliff-not-xlsx": (lambda: hostile.utf16_xliff_with_entity(), "not an Excel workbook"),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_WORKBOOKS)
+def test_hostile_workbooks_are_refused_and_nothing_is_saved(app_context, name):
+    make, message = HOSTILE_WORKBOOKS[name]
+    survey = survey_with_urdu()
+    before = statuses(survey)
+    with pytest.raises(tr.TranslationFileError) as error:
+        tr.import_xlsx(survey, make())
+    assert "nothing was saved" in error.value.message
+    assert len(error.value.problems) == 1 and message in error.value.problems[0]
+    assert statuses(survey) == before
+
+
+def test_one_row_past_the_import_limit_is_refused_without_reading_further(app_context):
+    survey = survey_with_urdu()
+    header = '<row r="1"><c r="A1" t="inlineStr"><is><t>key</t></is></c></row>'
+    last = tr.MAX_IMPORT_ROWS + 2
+    far = f'<row r="{last}"><c r="A{last}" t="inlineStr"><is><t>x</t></is></c></row>'
+    content = hostile.xlsx(hostile.sheet_head() + header + far + hostile.SHEET_TAIL)
+    with pytest.raises(tr.TranslationFileError) as error:
+        tr.import_xlsx(survey, content)
+    assert error.value.problems == [f"the sheet “translations” has more than {last - 1:,} rows"]

@@ -430,3 +430,56 @@ def test_viewers_cannot_download_or_upload_and_other_partnerships_see_nothing(
     signed_in("officer", partnership="south-csp")
     assert client.get(f"{base}/ur/xliff").status_code == 404
     assert client.get(f"{base}/import-xliff").status_code == 404
+
+
+# --- hostile files of issue 13 ------------------------------------------------------
+
+
+def test_utf16le_without_a_mark_cannot_smuggle_an_entity(app_context):
+    """The bypass the hostile test found: the DOCTYPE check read bytes, and
+    in UTF-16LE with no byte-order mark "<!DOCTYPE" is "<\\0!\\0D\\0…"; the
+    entity was expanded into a stored translation."""
+    from bench.hostile_files import utf16_xliff_with_entity
+
+    survey = survey_with_urdu()
+    content = utf16_xliff_with_entity()
+    assert not content.startswith((b"\xff\xfe", b"\xfe\xff")) and b"<\x00!\x00D" in content
+    problems = refused(survey, content)
+    assert problems and "<!DOCTYPE> or <!ENTITY> declaration" in problems[0]
+    assert all("PLANTED" not in value for value, _ in urdu(survey).values())
+    # The same in UTF-16BE without a mark, and in UTF-32.
+    text = content.decode("utf-16-le")
+    for encoding in ("utf-16-be", "utf-32-le", "utf-32"):
+        assert "<!DOCTYPE>" in refused(survey, text.encode(encoding))[0]
+
+
+def test_the_parser_itself_refuses_a_dtd_the_text_check_missed(app_context, monkeypatch):
+    """Defence in depth: were the text check ever fooled again, defusedxml
+    still refuses the declaration inside the parser."""
+    import re
+
+    from consult.services import safexml
+
+    monkeypatch.setattr(safexml, "DOCTYPE", re.compile("(?!)"))  # matches nothing
+    survey = survey_with_urdu()
+    for content in (XXE, LAUGHS):
+        assert "<!DOCTYPE> or <!ENTITY> declaration" in refused(survey, content)[0]
+
+
+def test_an_encoding_is_honoured_or_refused_by_name(app_context):
+    survey = survey_with_urdu()
+    exported = xliff.export_xliff(survey, "ur")
+    # Declared and saved as UTF-16 with a mark, or without one (either order): all read.
+    for n, encoding in enumerate(("utf-16", "utf-16-le", "utf-16-be")):
+        values = {"survey.title": f"محفوظ {n}"}
+        wide = translate(exported, values).decode().replace("encoding='utf-8'", "encoding='UTF-16'")
+        assert xliff.import_xliff(survey, wide.encode(encoding)).total == 1
+        assert urdu(survey)["survey.title"][0] == f"محفوظ {n}"
+    text = translate(exported, {"survey.title": "x"}).decode("utf-8")
+    # A declaration that contradicts the bytes, or an encoding we do not read.
+    for declared, message in (
+        ("UTF-16", "says it is UTF-16, but it is not"),
+        ("EBCDIC", "encoding"),
+    ):
+        content = text.replace("encoding='utf-8'", f"encoding='{declared}'").encode()
+        assert message in refused(survey, content)[0]

@@ -10,11 +10,18 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 from test_build_services import make_survey, q
 
+import bench.hostile_files as hostile
 from consult.extensions import db
 from consult.models import Survey, TextEntry
 from consult.services import builder
 from consult.services.content import set_text
-from consult.services.xlsform import XLSFormError, export_xlsform, import_xlsform, parse_relevant
+from consult.services.xlsform import (
+    MAX_ROWS,
+    XLSFormError,
+    export_xlsform,
+    import_xlsform,
+    parse_relevant,
+)
 
 
 def snapshot(survey: Survey):
@@ -225,3 +232,37 @@ def test_demo_survey_round_trips(app, demo):
         assert copy[0] == original[0]
         assert copy[2] == original[2]
         assert copy[1] == original[1]
+
+
+# --- hostile files of issue 13 ------------------------------------------------------
+
+HOSTILE_FORMS = {
+    "dimension-bomb": (
+        lambda: hostile.dimension_bomb("survey"),
+        f"the sheet “survey” has more than {MAX_ROWS:,} rows",
+    ),
+    "dimension-declared-only": (
+        lambda: hostile.dimension_bomb("survey", corner=False),
+        "row 1: there is no “type” column",
+    ),
+    "zip-bomb": (lambda: hostile.zip_bomb("survey"), "unpacks to more than 32 MB"),
+    "zip-bomb-lying-headers": (
+        lambda: hostile.zip_bomb("survey", lie=True),
+        f"the sheet “survey” has more than {MAX_ROWS:,} rows",
+    ),
+    "malformed-zip": (lambda: hostile.malformed_zip(), "not an Excel workbook"),
+    "no-survey-sheet": (
+        lambda: hostile.dimension_bomb("Sheet1", corner=False),
+        "there is no “survey” sheet",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_FORMS)
+def test_hostile_forms_are_refused_and_nothing_is_created(app_context, name):
+    make, message = HOSTILE_FORMS[name]
+    survey = make_survey()
+    with pytest.raises(XLSFormError) as error:
+        import_xlsform(survey.partnership, make(), slug="hostile")
+    assert message in error.value.problems[0], error.value.problems
+    assert db.session.scalar(sa.select(sa.func.count(Survey.id)).filter_by(slug="hostile")) == 0

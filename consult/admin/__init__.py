@@ -3,7 +3,7 @@ page), and for administrators, users, partner organisations and the audit log.""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovRadioInput, GovTextInput
 from sqlalchemy import func, select
 from wtforms import EmailField, PasswordField, RadioField, StringField
@@ -192,6 +192,9 @@ def partners():
 def audit():
     partnership = current_partnership()
     page = max(1, request.args.get("page", 1, type=int) or 1)
+    if page > 1_000_000:
+        # Its offset would not fit the database's integer (a 500 before).
+        abort(404)
     per_page = 50
     events = db.session.scalars(
         select(AuditEvent)

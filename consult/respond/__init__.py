@@ -35,9 +35,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from ..app import LANGUAGE_COOKIE
-from ..extensions import db, limiter
+from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import Audience, Question, QuestionType, Response, ResponseStatus, Survey
+from ..ratelimits import resident_post_limits
 from ..security import public
 from ..services import ServiceError
 from ..services.answers import (
@@ -104,7 +105,8 @@ def _public_limit() -> str:
     return current_app.config["RATELIMIT_PUBLIC"]
 
 
-post_limit = limiter.limit(_public_limit, methods=["POST"])
+# Counted per resident (their response) with a per-address ceiling: see consult.ratelimits.
+post_limit = resident_post_limits(_public_limit, IN_PROGRESS)
 
 
 # --- every resident page: the survey, its language, whether it is open ------------------

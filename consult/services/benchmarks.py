@@ -8,7 +8,9 @@ import csv
 import io
 import math
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -47,6 +49,33 @@ class BenchmarkRow:
     source: str
 
 
+def _unreadable(line: int, error: csv.Error) -> BenchmarkFileError:
+    if "field larger than field limit" in str(error):
+        return BenchmarkFileError(
+            [
+                f"line {line}: a value is longer than {csv.field_size_limit():,} characters; "
+                "a benchmark file never has one (is this the right file, with its quotes closed?)"
+            ]
+        )
+    return BenchmarkFileError([f"line {line}: the file cannot be read as CSV ({error})"])
+
+
+def _records(reader: csv.DictReader[str]) -> Iterator[dict[str | Any, str | Any]]:
+    """The reader's rows; a line the csv module cannot read (a field over
+    its 131,072-character limit) or a NUL character, which no database
+    column can store, is a problem in the file, not a 500."""
+    try:
+        for record_ in reader:
+            if any("\x00" in (v or "") for v in record_.values() if isinstance(v, str)):
+                raise BenchmarkFileError(
+                    [f"line {reader.line_num}: the line contains a NUL character"]
+                )
+            yield record_
+    except csv.Error as error:
+        # The failing line was not counted as read.
+        raise _unreadable(reader.line_num + 1, error) from None
+
+
 def parse_benchmarks(
     content: str | bytes, *, allowed_categories: dict[str, set[str]] | None = None
 ) -> list[BenchmarkRow]:
@@ -60,14 +89,17 @@ def parse_benchmarks(
                 ["the file is not UTF-8 text (save it as CSV UTF-8)"]
             ) from None
     reader = csv.DictReader(io.StringIO(content))
-    columns = [c.strip() for c in (reader.fieldnames or [])]
+    try:
+        columns = [c.strip() for c in (reader.fieldnames or [])]
+    except csv.Error as error:
+        raise _unreadable(1, error) from None
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         raise BenchmarkFileError([f"missing column(s): {', '.join(missing)}"])
     problems: list[str] = []
     rows: list[BenchmarkRow] = []
     seen: set[tuple[str, str]] = set()
-    for line, raw in enumerate(reader, start=2):
+    for line, raw in enumerate(_records(reader), start=2):
         if line > MAX_ROWS + 1:
             problems.append(f"more than {MAX_ROWS} rows")
             break
@@ -100,7 +132,7 @@ def parse_benchmarks(
         if base_text:
             try:
                 base = int(float(base_text))
-            except ValueError:
+            except (ValueError, OverflowError):  # OverflowError: "1e400" is infinite
                 problems.append(f"line {line}: base {base_text!r} is not a whole number")
                 continue
         if allowed_categories is not None and variable in allowed_categories:

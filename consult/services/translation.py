@@ -40,6 +40,7 @@ from .content import (
     survey_title_key,
 )
 from .frames import ordered_questions
+from .spreadsheets import SpreadsheetError, read_xlsx
 
 MISSING = "missing"
 OUTDATED = "outdated"
@@ -412,19 +413,18 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
-def read_sheet_rows(content: bytes, preferred: tuple[str, ...]) -> tuple[str, list[list[object]]]:
-    """The rows of the first sheet named in `preferred` (else the first)."""
-    from openpyxl import load_workbook
-
+def read_sheet_rows(
+    content: bytes, preferred: tuple[str, ...], *, max_rows: int = MAX_IMPORT_ROWS + 1
+) -> tuple[str, list[list[object]]]:
+    """The rows of the first sheet named in `preferred` (else the first),
+    read by the safe reader: a file over the limits is refused, not read."""
     try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many types for a file that is not a workbook
-        raise TranslationFileError(["the file is not an Excel workbook (.xlsx)"]) from None
-    names = {name.lower(): name for name in workbook.sheetnames}
-    chosen = next((names[p] for p in preferred if p in names), workbook.sheetnames[0])
-    rows = [list(row) for row in workbook[chosen].iter_rows(values_only=True)]
-    workbook.close()
-    return chosen, rows
+        book = read_xlsx(content, preferred, max_rows=max_rows, one_of=True)
+    except SpreadsheetError as error:
+        raise TranslationFileError(error.problems) from None
+    chosen = next(iter(book.sheets))
+    name = next(n for n in book.sheet_names if n.lower() == chosen)
+    return name, book.sheets[chosen]
 
 
 def import_xlsx(

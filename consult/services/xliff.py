@@ -15,14 +15,13 @@ Placeholders such as {name} travel as plain text, as in the spreadsheet."""
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass
 
 from ..i18n import LANGUAGES
 from ..models import Survey, TranslationStatus, User
-from . import ServiceError
+from . import ServiceError, safexml
 from .translation import (
     MAX_IMPORT_ROWS,
     MISSING,
@@ -49,9 +48,6 @@ EXPORT_STATE = {
 # Inline markup that only annotates text; anything else (ph, pc, sc, ec, cp,
 # sm, em) stands for codes we never export, so it cannot come back.
 ANNOTATIONS = {"mrk"}
-# Declarations are refused outright: with no DTD there can be no external
-# entity (XXE) and no entity expansion ("billion laughs").
-DECLARATION = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 ET.register_namespace("", NS)
 
@@ -135,39 +131,20 @@ class XliffImportResult(ImportResult):
     unconfirmed: int = 0
 
 
-def _decode(content: bytes) -> str:
-    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    else:
-        encoding = "utf-8-sig"
-    try:
-        return content.decode(encoding)
-    except UnicodeDecodeError:
-        raise TranslationFileError(
-            ["the file is not text in UTF-8 or UTF-16: save it as XLIFF 2.0 from your tool"]
-        ) from None
-
-
 def _parse(content: bytes) -> ET.Element:
-    text = _decode(content)
-    if DECLARATION.search(text):
-        raise TranslationFileError(
-            [
-                "the file contains a <!DOCTYPE> or <!ENTITY> declaration, which is refused "
-                "for safety (it can make the server read files or exhaust memory); "
-                "XLIFF files never need one: export the file again from your tool"
-            ]
-        )
-    # An XML declaration naming another encoding would contradict the text
-    # already decoded above.
-    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text, count=1)
+    # The encoding is detected from the bytes (mark, UTF-16 without a mark,
+    # the declaration) before any check, and the parser itself refuses
+    # every DTD: see consult.services.safexml.
     try:
-        return ET.fromstring(text)
-    except ET.ParseError as error:
-        line, column = error.position
-        raise TranslationFileError(
-            [f"line {line}, column {column}: the file is not well-formed XML ({error.msg})"]
-        ) from None
+        return safexml.parse(content)
+    except safexml.XMLFileError as error:
+        problems = list(error.problems)
+        if problems == [safexml.REFUSED_DTD]:
+            problems = [
+                safexml.REFUSED_DTD + "; XLIFF files never need one: export the file again "
+                "from your tool"
+            ]
+        raise TranslationFileError(problems) from None
 
 
 def _language(value: str | None) -> str | None:

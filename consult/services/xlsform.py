@@ -35,8 +35,9 @@ from .content import (
     survey_title_key,
 )
 from .frames import ordered_questions
+from .spreadsheets import SpreadsheetError, read_xlsx
 from .surveys import KEY_PATTERN, add_question, add_section, create_survey
-from .translation import TranslationFileError, read_sheet_rows, safe_cell
+from .translation import safe_cell
 
 SELECT_TYPES = {
     QuestionType.SINGLE: "select_one",
@@ -390,26 +391,20 @@ def import_xlsform(
     by: User | None = None,
 ) -> ImportResult:
     try:
-        _name, rows = read_sheet_rows(content, ("survey",))
-    except TranslationFileError as error:
+        book = read_xlsx(
+            content,
+            ("survey", "choices", "settings"),
+            # A row past the limit stops the reading (the safe reader never
+            # trusts the sheet's declared size); choices may be long lists.
+            max_rows={"survey": MAX_ROWS, "choices": MAX_ROWS * 10, "settings": 100},
+        )
+    except SpreadsheetError as error:
         raise XLSFormError(error.problems) from None
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    sheets = {name.lower(): name for name in workbook.sheetnames}
-    if "survey" not in sheets:
+    if "survey" not in book.sheets:
         raise XLSFormError(["there is no “survey” sheet"])
-    choice_rows = (
-        [list(r) for r in workbook[sheets["choices"]].iter_rows(values_only=True)]
-        if "choices" in sheets
-        else []
-    )
-    setting_rows = (
-        [list(r) for r in workbook[sheets["settings"]].iter_rows(values_only=True)]
-        if "settings" in sheets
-        else []
-    )
-    workbook.close()
+    rows = book.sheets["survey"]
+    choice_rows = book.sheets.get("choices", [])
+    setting_rows = book.sheets.get("settings", [])
     if not rows:
         raise XLSFormError(["the survey sheet is empty"])
     if len(rows) > MAX_ROWS:
