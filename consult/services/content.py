@@ -51,6 +51,19 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
+class FallbackText(str):
+    """A text shown in another language than the one asked for (a missing
+    translation, or a ward name nobody translates): it knows its language, so
+    the page can mark it (`lang="en"`) and screen readers switch voice."""
+
+    lang: str
+
+    def __new__(cls, value: str, lang: str) -> FallbackText:
+        text = super().__new__(cls, value)
+        text.lang = lang
+        return text
+
+
 class SurveyTexts:
     """All of one survey's texts (or those of some languages), read from the
     per-process copy kept for the survey's current version (survey_cache)."""
@@ -66,7 +79,10 @@ class SurveyTexts:
         value = self._values.get((key, language))
         if value:
             return value
-        return self._values.get((key, self.survey.default_language), default)
+        fallback = self._values.get((key, self.survey.default_language))
+        if fallback and language != self.survey.default_language:
+            return FallbackText(fallback, self.survey.default_language)
+        return fallback or default
 
     def has(self, key: str, language: str) -> bool:
         return bool(self._values.get((key, language)))
