@@ -1,5 +1,6 @@
 // Progressive enhancement only: every page works without JavaScript.
-import { initAll } from "/assets/govuk/govuk-frontend.min.js";
+// Relative, so it resolves under app.js's own fingerprinted folder (consult/assets.py).
+import { initAll } from "../govuk/govuk-frontend.min.js";
 
 document.body.classList.add("govuk-frontend-supported", "js-enabled");
 initAll();
