@@ -210,6 +210,34 @@ def test_english_names_on_an_urdu_page_carry_lang_en(app, client):
     assert 'lang="en">Phoned 101' not in english
 
 
+def test_a_ward_name_copied_into_every_language_is_marked_english(app, client):
+    from consult.services.surveys import add_question
+
+    build_survey(app)
+    with app.app_context():
+        survey = db.session.scalars(sa.select(Survey).filter_by(slug="quick")).one()
+        main = next(s for s in survey.sections if s.key == "main")
+        add_question(
+            survey,
+            main,
+            key="ward",
+            type="area",
+            prompt={"en": "Where do you live?", "ur": "آپ کہاں رہتے ہیں؟"},
+            options=[
+                {"code": "abbey", "label": {"en": "Abbey", "ur": "Abbey"}},
+                {"code": "castle", "label": {"en": "Castle", "ur": "کیسل"}},
+            ],
+        )
+        db.session.commit()
+    resident = Resident(client)
+    client.get("/s/quick?lang=ur")
+    resident.start()
+    html = client.get("/s/quick/q/ward").get_data(as_text=True)
+    assert re.search(r'lang="en"[^>]*>Abbey<', html), html
+    assert not re.search(r'lang="en"[^>]*>کیسل<', html)
+    assert not re.search(r'lang="en"[^>]*>آپ کہاں', html)
+
+
 # --- 9. the privacy notice leads back, in the resident's language ------------------------
 
 

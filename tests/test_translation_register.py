@@ -25,7 +25,7 @@ UI_STRINGS = ROOT / "translations" / "ui_strings.json"
 POLISH_INFORMAL = re.compile(
     r"\b(?:Tw[oó]j\w*|Twoj\w*|Twoi\w*|Ci[eę]|Ciebie|Tobie|Tob[aą]"
     r"|[Mm]o[żz]esz|[Cc]hcesz|[Mm]asz|[Mm]usisz|[Zz]gadzasz|[Jj]este[sś]|[Ww]y[sś]lesz"
-    r"|[Oo]trzymasz|[Ww]r[oó]cisz|[Cc]zujesz"
+    r"|[Oo]trzymasz|[Ww]r[oó]cisz|[Cc]zujesz|Tobie"
     r"|Wybierz|Wpisz|Zaznacz|Odznacz|Wr[oó][cć]|Sprawd[zź]|Spr[oó]buj|Poczekaj|Przeczytaj"
     r"|Zapisz|Skr[oó][cć]|Usu[nń]|Por[oó]wnaj|Powiedz|Odpowiadaj|Odpowiedz|Kontynuuj"
     r"|Przejd[zź]|Zacznij|Otrzymaj|Wypowiedz|Zachowaj|Skontaktuj|Podaj|U[zż]yj|Wejd[zź]"
@@ -65,10 +65,19 @@ def _bank(language: str) -> Iterator[tuple[str, str]]:
                 yield f"{item['key']}.{option['code']}", text
 
 
+def _demo(language: str) -> Iterator[tuple[str, str]]:
+    from consult.services.seed import SECTION_TITLES, SURVEY_INTRO, SURVEY_TITLE
+
+    yield "demo title", SURVEY_TITLE[language]
+    yield "demo intro", SURVEY_INTRO[language]
+    for key, titles in SECTION_TITLES.items():
+        yield f"demo section {key}", titles[language]
+
+
 def test_polish_interface_and_question_bank_are_formal_throughout():
     informal = [
         f"{where}: {text}  <- {POLISH_INFORMAL.search(text).group(0)}"
-        for where, text in [*_ui("pl"), *_bank("pl")]
+        for where, text in [*_ui("pl"), *_bank("pl"), *_demo("pl")]
         if POLISH_INFORMAL.search(text)
     ]
     assert not informal, "informal Polish (use Pan/Pani):\n" + "\n".join(informal)

@@ -135,7 +135,7 @@ def load_survey() -> Any:
         if (request.args.get("lang") or request.endpoint == "respond.start")
         else None
     )
-    g.texts = SurveyTexts(survey, languages=[g.language])
+    g.texts = SurveyTexts(survey, languages=[g.language], mark_language=True)
     state = availability(survey)
     if state == Availability.DRAFT:
         abort(404)

@@ -68,21 +68,36 @@ class SurveyTexts:
     """All of one survey's texts (or those of some languages), read from the
     per-process copy kept for the survey's current version (survey_cache)."""
 
-    def __init__(self, survey: Survey, languages: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        survey: Survey,
+        languages: Iterable[str] | None = None,
+        *,
+        mark_language: bool = False,
+    ) -> None:
         """`languages` limits loading to what a page shows (a resident's page
-        needs its language and the default one, not all eight)."""
+        needs its language and the default one, not all eight).
+        `mark_language`: text shown in another language comes back as a
+        `FallbackText` (resident pages mark it with `lang`); exports and
+        officer screens get plain strings."""
         self.survey = survey
+        self.mark_language = mark_language
         # Shared with other requests of this process (see survey_cache): read only.
         self._values = survey_texts(survey, languages)
 
     def get(self, key: str, language: str, default: str = "") -> str:
         value = self._values.get((key, language))
-        if value:
+        source = self._values.get((key, self.survey.default_language))
+        if language == self.survey.default_language:
+            return value or default
+        if value and value != source:
             return value
-        fallback = self._values.get((key, self.survey.default_language))
-        if fallback and language != self.survey.default_language:
-            return FallbackText(fallback, self.survey.default_language)
-        return fallback or default
+        # A missing translation, or the same words as the source (a ward or
+        # place name copied into every language): still the source language.
+        shown = value or source
+        if not shown:
+            return default
+        return FallbackText(shown, self.survey.default_language) if self.mark_language else shown
 
     def has(self, key: str, language: str) -> bool:
         return bool(self._values.get((key, language)))
