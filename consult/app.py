@@ -54,6 +54,9 @@ def create_app(config: Any = None) -> Flask:
     from .security import register_security
 
     register_security(app)
+    from .assets import register_assets
+
+    register_assets(app)
     register_error_handlers(app)
     _register_blueprints(app)
     _register_language_hooks(app)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -87,3 +88,19 @@ def machine_drafted_languages() -> list[Language]:
         for code, lang in LANGUAGES.items()
         if (status.get(code) or {}).get("status") == "machine"
     ]
+
+
+# Babel's plain "en" is American English ("January 1, 2027"); the service's
+# English is British ("1 January 2027"). Other languages use their own.
+DATE_LOCALES = {"en": "en_GB"}
+
+
+def long_date(moment: date | datetime, language: str | None = None) -> str:
+    """A date in the page's language, in that language's long form, on the
+    service's clock (a closing time of 23:30 UTC is the next day in summer)."""
+    from babel.dates import format_date
+    from flask_babel import get_locale, to_user_timezone
+
+    code = language or str(get_locale() or DEFAULT_LANGUAGE)
+    day = to_user_timezone(moment).date() if isinstance(moment, datetime) else moment
+    return format_date(day, "long", locale=DATE_LOCALES.get(code, code))

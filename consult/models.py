@@ -234,6 +234,10 @@ class Question(Model):
     show_if: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     demographic: Mapped[str | None] = mapped_column(sa.String(40))
     special_category: Mapped[bool] = mapped_column(default=False)
+    # Asked only of people aged 16 and over (the Census asks gender identity,
+    # sexual orientation and religion of 16+ only). Always true for
+    # special-category questions; consult.services.path applies it.
+    adults_only: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Type-specific settings: top_n, max_length, min, max, unit ...
     settings: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     bank_key: Mapped[str | None] = mapped_column(sa.String(60))

@@ -228,6 +228,8 @@ class BankItem:
     required: bool = False
     demographic: str | None = None
     special_category: bool = False
+    # Asked only of people aged 16 and over (as the Census asks it).
+    adults_only: bool = False
     settings: dict[str, Any] = field(default_factory=_FrozenDict)
     hint: dict[str, str] | None = None
     options: tuple[BankOption, ...] = ()
@@ -271,6 +273,7 @@ class BankItem:
             "required": self.required,
             "demographic": self.demographic,
             "special_category": self.special_category,
+            "adults_only": self.adults_only,
             "settings": dict(self.settings),
             "prompt": dict(self.prompt),
         }
@@ -294,6 +297,7 @@ class BankItem:
             required=bool(data.get("required", False)),
             demographic=None if demographic is None else str(demographic),
             special_category=bool(data.get("special_category", False)),
+            adults_only=bool(data.get("adults_only", False)),
             settings=_frozen(data.get("settings")),
             hint=_frozen(hint) if hint else None,
             options=tuple(BankOption.from_dict(o) for o in data.get("options") or ()),
@@ -545,7 +549,7 @@ class _Checker:
         topic = entry.get("topic")
         if topic not in TOPICS:
             self.add(f"{where}: unknown topic '{topic}'; expected one of {', '.join(TOPICS)}")
-        for flag in ("verified", "required", "special_category"):
+        for flag in ("verified", "required", "special_category", "adults_only"):
             if flag in entry and not isinstance(entry[flag], bool):
                 self.add(f"{where}: '{flag}' must be true or false")
         demographic = entry.get("demographic")
@@ -564,6 +568,12 @@ class _Checker:
                     f"{where}: special_category is true but demographic '{demographic}' is not a "
                     "special-category variable"
                 )
+
+        if special and not entry.get("adults_only", False):
+            self.add(
+                f"{where}: adults_only must be true for a special-category question "
+                "(never asked of under-16s)"
+            )
 
         self.check_text(f"{where} prompt", entry.get("prompt"))
         if "hint" in entry:

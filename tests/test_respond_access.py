@@ -57,7 +57,7 @@ def test_not_yet_open_survey_gives_the_opening_date(app, client):
     page = client.get("/s/quick")
     assert page.status_code == 403
     text = page_text(page)
-    assert "This survey is not open yet" in text and "March 14, 2099" in text
+    assert "This survey is not open yet" in text and "14 March 2099" in text
 
 
 def test_closing_while_answering_stops_further_answers(app, client):

@@ -400,6 +400,7 @@ def new_question(survey_id: int):
                 prompt=request.form.get("prompt", ""),
                 hint=request.form.get("hint", ""),
                 required=_flag("required"),
+                adults_only=_flag("adults_only"),
                 settings={**request.form.to_dict(), "positive": request.form.getlist("positive")},
                 by=g.user,
             )
@@ -467,6 +468,7 @@ def question(survey_id: int, question_id: int):
                 prompt=request.form.get("prompt", ""),
                 hint=request.form.get("hint", ""),
                 required=_flag("required"),
+                adults_only=_flag("adults_only"),
                 settings={**request.form.to_dict(), "positive": request.form.getlist("positive")},
                 key=request.form.get("key", q.key),
                 section=_section_from_form(survey),

@@ -4,14 +4,18 @@ accessibility and cookies statements, and a health check for load balancers."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask_babel import get_locale
 from sqlalchemy import or_, select, text
 
 from ..extensions import db
-from ..i18n import machine_drafted_languages
+from ..i18n import LANGUAGES, machine_drafted_languages
 from ..models import Survey, SurveyStatus
 from ..security import public
+from ..services.responses import offered_languages
 
 bp = Blueprint("main", __name__)
 
@@ -35,7 +39,36 @@ def home():
 @bp.route("/privacy")
 @public
 def privacy():
-    return render_template("main/privacy.html")
+    return render_template("main/privacy.html", **_survey_context(request.args.get("survey")))
+
+
+def _survey_context(slug: str | None) -> dict[str, Any]:
+    """Opened from a survey's footer (`?survey=<slug>`): the partnership's name,
+    a way back to the survey and its language switcher. Anything else, or a
+    survey that is not public, gets the plain notice."""
+    if not slug or len(slug) > 100:
+        return {}
+    survey = db.session.scalars(select(Survey).filter_by(slug=slug)).first()
+    if survey is None or survey.status == SurveyStatus.DRAFT:
+        return {}
+    offered = offered_languages(survey, current_app.config["CONSULT_LANGUAGES"])
+    current = str(get_locale())
+    base = url_for("main.privacy", survey=survey.slug)
+    switcher = [
+        {
+            "code": code,
+            "name": LANGUAGES[code].native_name,
+            "dir": LANGUAGES[code].direction,
+            "href": f"{base}&{urlencode({'lang': code})}",
+            "current": code == current,
+        }
+        for code in offered
+    ]
+    return {
+        "header_name": survey.partnership.name,
+        "back_url": url_for("respond.start", slug=survey.slug),
+        "switcher": switcher,
+    }
 
 
 @bp.route("/accessibility")

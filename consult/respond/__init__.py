@@ -29,14 +29,15 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_date
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 
 from ..app import LANGUAGE_COOKIE
 from ..extensions import db
-from ..i18n import LANGUAGES
+from ..i18n import LANGUAGES, long_date
 from ..models import Audience, Question, QuestionType, Response, ResponseStatus, Survey
 from ..ratelimits import resident_post_limits
 from ..security import public
@@ -91,6 +92,7 @@ bp = Blueprint("respond", __name__, url_prefix="/s")
 IN_PROGRESS = "respond"
 SUBMITTED = "respond_done"
 FRESH_CODE = "respond_code"
+NOT_SAVED = "respond_not_saved"
 
 ORDINALS = [
     _l("1st choice"),
@@ -135,7 +137,7 @@ def load_survey() -> Any:
         if (request.args.get("lang") or request.endpoint == "respond.start")
         else None
     )
-    g.texts = SurveyTexts(survey, languages=[g.language])
+    g.texts = SurveyTexts(survey, languages=[g.language], mark_language=True)
     state = availability(survey)
     if state == Availability.DRAFT:
         abort(404)
@@ -161,6 +163,16 @@ def resident_context() -> dict[str, Any]:
         "current_language": LANGUAGES[g.language],
         "feedback_url": _feedback_url(survey),
     }
+
+
+@bp.app_template_filter("lang_attr")
+def lang_attr(value: Any) -> Markup:
+    """` lang="en"` for survey text shown in another language than the page's
+    (a FallbackText), so screen readers read it with the right voice."""
+    language = getattr(value, "lang", None)
+    if language and language in LANGUAGES and language != str(get_locale()):
+        return Markup(' lang="{}"').format(language)
+    return Markup("")
 
 
 def _switcher() -> list[dict[str, Any]]:
@@ -199,7 +211,7 @@ def _unavailable_page(survey: Survey, state: Availability) -> Any:
         opens_at = aware(survey.opens_at)
         title = _("This survey is not open yet")
         message = (
-            _("You can answer it from %(date)s.", date=format_date(opens_at, "long"))
+            _("You can answer it from %(date)s.", date=long_date(opens_at))
             if opens_at
             else _("Come back when it opens.")
         )
@@ -413,7 +425,10 @@ def question(slug: str, key: str) -> Any:
         db.session.rollback()
         if action == "save":
             # Saving for later keeps what was already stored; this page's
-            # unfinished answer is simply not saved.
+            # unfinished answer is not saved, and the next page says so.
+            notes = _session_map(NOT_SAVED)
+            notes[str(survey.id)] = {"key": key, "message": invalid.message}  # type: ignore[assignment]
+            session[NOT_SAVED] = notes
             return _save_for_later(survey, response)
         current = journey(response)
         question = current.by_key[key]
@@ -733,31 +748,62 @@ def save(slug: str) -> Any:
     codes = _session_map(FRESH_CODE)
     code = codes.pop(str(survey.id), None)
     session[FRESH_CODE] = codes
+    notes = _session_map(NOT_SAVED)
+    note: Any = notes.pop(str(survey.id), None)
+    if note is not None:
+        session[NOT_SAVED] = notes
     current = journey(response)
     expires_at = aware(response.expires_at)
+    not_saved = None
+    if isinstance(note, dict) and note.get("key") in current.by_key:
+        question = current.by_key[note["key"]]
+        not_saved = {
+            "prompt": g.texts.prompt(question, g.language),
+            "message": str(note.get("message") or ""),
+            "href": url_for("respond.question", slug=slug, key=question.key),
+        }
     return render_template(
         "respond/save.html",
         code=code,
-        resume_link=url_for(
-            "respond.resume_link", slug=slug, code=str(code).replace("-", ""), _external=True
-        )
+        # The code goes in the fragment, which browsers never send: it stays
+        # out of access logs and proxies; the resume page posts it (app.js).
+        resume_link=url_for("respond.resume", slug=slug, _external=True)
+        + "#"
+        + str(code).replace("-", "")
         if code
         else None,
-        expires=format_date(expires_at, "long") if expires_at else None,
+        expires=long_date(expires_at) if expires_at else None,
+        not_saved=not_saved,
         continue_url=_step_url(current.resume_step(), survey),
     )
 
 
 def _after_resume(survey: Survey, response: Response) -> Any:
     if response.status == ResponseStatus.SUBMITTED:
-        _remember(SUBMITTED, survey, response.id)
-        _remember(IN_PROGRESS, survey, None)
-        return redirect(url_for("respond.done", slug=survey.slug))
+        # The code says only that the answers were sent: never the reference,
+        # never the confirmation page, so a found code reveals nothing.
+        return _message(
+            _("These answers have already been sent"),
+            _(
+                "The answers saved with this code have already been sent. Thank you for taking part."
+            ),
+            200,
+            (url_for("respond.start", slug=survey.slug), _("Go to the start of the survey")),
+        )
     _remember(IN_PROGRESS, survey, response.id)
-    if response.language != g.language and request.args.get("lang"):
-        response.language = g.language
-        db.session.commit()
-    return redirect(_step_url(journey(response).resume_step(), survey))
+    target = _step_url(journey(response).resume_step(), survey)
+    if request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE):
+        # A language chosen in this browser wins; the response records it.
+        if response.language != g.language:
+            response.language = g.language
+            db.session.commit()
+        return redirect(target)
+    # A fresh browser: the response's language travels with it (a resident
+    # with little English may not find the switcher). `?lang=` makes the
+    # language stick in this browser too.
+    if response.language != g.language and response.language in g.offered_languages:
+        target += "?" + urlencode({"lang": response.language})
+    return redirect(target)
 
 
 def _resume_error(problem: ResumeProblem, survey: Survey) -> str:
@@ -796,23 +842,6 @@ def resume_form(slug: str) -> Any:
         form_has_errors=bool(error),
     )
     return page, 400 if error else 200
-
-
-@bp.get("/<slug>/resume/<code>")
-@public
-def resume_link(slug: str, code: str) -> Any:
-    survey: Survey = g.survey
-    try:
-        response = resume(survey, code)
-    except ResumeError as problem:
-        status = 410 if problem.problem == ResumeProblem.EXPIRED else 404
-        return _message(
-            _("We could not open your saved answers"),
-            _resume_error(problem.problem, survey),
-            status,
-            (url_for("respond.start", slug=slug), _("Go to the start of the survey")),
-        )
-    return _after_resume(survey, response)
 
 
 # --- invitation codes ---------------------------------------------------------------------

@@ -53,6 +53,7 @@ from .content import (
     survey_title_key,
 )
 from .frames import ordered_questions
+from .path import is_special
 from .surveys import KEY_PATTERN, SLUG_PATTERN, add_question, add_section
 
 RESERVED_PREFIX = "resp_"
@@ -468,6 +469,7 @@ def create_question(
     required: bool = False,
     settings: dict[str, Any] | None = None,
     by: User | None = None,
+    adults_only: bool = False,
 ) -> Question:
     key = _check_key(key)
     if type not in {t.value for t in QuestionType}:
@@ -487,6 +489,7 @@ def create_question(
         hint={survey.default_language: hint} if hint else None,
         required=required,
         settings=_clean_settings(type, settings or {}),
+        adults_only=adults_only or (section is not None and section.kind == "special"),
     )
     if is_locked(survey):
         record(
@@ -509,6 +512,7 @@ def update_question(
     key: str | None = None,
     section: Section | None = None,
     by: User | None = None,
+    adults_only: bool | None = None,
 ) -> None:
     """Edit a question. Wording edits are always allowed and recorded; a new
     key only while nobody has answered."""
@@ -564,6 +568,9 @@ def update_question(
     _edit_text(survey, prompt_key(question.key), prompt, by)
     _edit_text(survey, hint_key(question.key), hint, by)
     question.required = required
+    if adults_only is not None:
+        # A special-category question is never asked of under-16s, whatever the box says.
+        question.adults_only = adults_only or is_special(question)
     merged = {**extra, **new_settings}
     if "positive" in new_settings:
         merged = _merge_positive(question, merged)
@@ -672,6 +679,7 @@ def set_demographic(
             )
     question.demographic = variable
     question.special_category = variable in SPECIAL_CATEGORY_VARIABLES or question.special_category
+    question.adults_only = question.adults_only or question.special_category
     for option in question.choices:
         option.benchmark_category = (
             (mapping.get(option.code) or None) if not option.is_missing else None
@@ -1020,6 +1028,7 @@ def repeat_as_new_wave(survey: Survey, slug: str, *, by: User | None = None) -> 
             show_if=q.show_if,
             demographic=q.demographic,
             special_category=q.special_category,
+            adults_only=q.adults_only,
             settings=dict(q.settings or {}),
             bank_key=q.bank_key,
         )

@@ -51,22 +51,53 @@ def digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
+class FallbackText(str):
+    """A text shown in another language than the one asked for (a missing
+    translation, or a ward name nobody translates): it knows its language, so
+    the page can mark it (`lang="en"`) and screen readers switch voice."""
+
+    lang: str
+
+    def __new__(cls, value: str, lang: str) -> FallbackText:
+        text = super().__new__(cls, value)
+        text.lang = lang
+        return text
+
+
 class SurveyTexts:
     """All of one survey's texts (or those of some languages), read from the
     per-process copy kept for the survey's current version (survey_cache)."""
 
-    def __init__(self, survey: Survey, languages: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        survey: Survey,
+        languages: Iterable[str] | None = None,
+        *,
+        mark_language: bool = False,
+    ) -> None:
         """`languages` limits loading to what a page shows (a resident's page
-        needs its language and the default one, not all eight)."""
+        needs its language and the default one, not all eight).
+        `mark_language`: text shown in another language comes back as a
+        `FallbackText` (resident pages mark it with `lang`); exports and
+        officer screens get plain strings."""
         self.survey = survey
+        self.mark_language = mark_language
         # Shared with other requests of this process (see survey_cache): read only.
         self._values = survey_texts(survey, languages)
 
     def get(self, key: str, language: str, default: str = "") -> str:
         value = self._values.get((key, language))
-        if value:
+        source = self._values.get((key, self.survey.default_language))
+        if language == self.survey.default_language:
+            return value or default
+        if value and value != source:
             return value
-        return self._values.get((key, self.survey.default_language), default)
+        # A missing translation, or the same words as the source (a ward or
+        # place name copied into every language): still the source language.
+        shown = value or source
+        if not shown:
+            return default
+        return FallbackText(shown, self.survey.default_language) if self.mark_language else shown
 
     def has(self, key: str, language: str) -> bool:
         return bool(self._values.get((key, language)))

@@ -110,6 +110,7 @@ def export_definition(survey: Survey) -> dict[str, Any]:
                 "show_if": q.show_if,
                 "demographic": q.demographic,
                 "special_category": q.special_category,
+                "adults_only": q.adults_only,
                 "settings": dict(q.settings or {}),
                 "bank_key": q.bank_key,
                 "options": [
@@ -326,10 +327,14 @@ def definition_problems(document: dict[str, Any]) -> list[str]:
         section = q.get("section")
         if section is not None and section not in section_keys:
             problems.append(f"{where}: no section {section!r}")
-        if not isinstance(q.get("required", False), bool) or not isinstance(
-            q.get("special_category", False), bool
+        if (
+            not isinstance(q.get("required", False), bool)
+            or not isinstance(q.get("special_category", False), bool)
+            or not isinstance(q.get("adults_only", False), bool)
         ):
-            problems.append(f"{where}: 'required' and 'special_category' must be true or false")
+            problems.append(
+                f"{where}: 'required', 'special_category' and 'adults_only' must be true or false"
+            )
         demographic = q.get("demographic")
         if demographic is not None and demographic not in DEMOGRAPHIC_VARIABLES:
             problems.append(f"{where}: unknown demographic variable {demographic!r}")
@@ -466,6 +471,9 @@ def import_definition(
                 show_if=q.get("show_if"),
                 demographic=q.get("demographic"),
                 special_category=q.get("special_category", False),
+                # Older definitions have no setting: special-category
+                # questions are 16-and-over whatever the file says.
+                adults_only=bool(q.get("adults_only", False) or q.get("special_category", False)),
                 settings=dict(q.get("settings") or {}),
                 bank_key=q.get("bank_key"),
             )

@@ -40,7 +40,7 @@ from ..models import (
 )
 from .benchmarks import current_benchmarks
 from .frames import ordered_questions
-from .path import is_special, under_16_codes
+from .path import adults_only, is_special, under_16_codes
 
 # How much more (or less) likely each population group is to answer than its
 # population share suggests.
@@ -478,6 +478,9 @@ def generate_answers(
         shown = _condition_holds(q.show_if, answers, n)
         if q in special_questions:
             shown &= may_special
+        elif adults_only(q):
+            # Asked of 16 and over only (gender identity, as the Census asks it).
+            shown &= ~people.under_16
         values = np.full(n, None, dtype=object)
         if q.key == "special_category_consent":
             # A consent question, where a survey asks it as one, agrees with

@@ -71,7 +71,7 @@ class Step:
 @dataclass
 class Path:
     steps: list[Step]
-    # The resident said they are under 16: special-category questions are not asked.
+    # The resident said they are under 16: questions for 16 and over are not asked.
     under_16: bool = False
     # Special-category questions waiting behind a consent not yet given.
     pending_special: list[Question] = field(default_factory=list)
@@ -140,6 +140,12 @@ def is_special(question: Question) -> bool:
     )
 
 
+def adults_only(question: Question) -> bool:
+    """Not asked of under-16s: the question's own setting, and always so for
+    special-category questions (whatever the setting says)."""
+    return bool(question.adults_only) or is_special(question)
+
+
 def under_16_codes(question: Question) -> frozenset[str]:
     configured = (question.settings or {}).get("under_16_codes")
     return frozenset(configured) if configured else UNDER_16_CODES
@@ -158,10 +164,10 @@ def compute_path(
         if not _holds(question.show_if, on_path):
             path.skipped.append(question)
             continue
+        if path.under_16 and adults_only(question):
+            path.skipped.append(question)
+            continue
         if is_special(question):
-            if path.under_16:
-                path.skipped.append(question)
-                continue
             if special_consent is False:
                 # The consent step stays, so the answer can be seen and changed.
                 if not path.has_consent_step:
@@ -184,10 +190,10 @@ def compute_path(
                 path.under_16 = True
     if path.under_16:
         # Said under 16 after the consent step? Never possible in a sane layout,
-        # but the rule is absolute: no consent page and no special questions.
-        dropped = [s.question for s in steps if s.question is not None and is_special(s.question)]
+        # but the rule is absolute: no consent page and no 16-and-over questions.
+        dropped = [s.question for s in steps if s.question is not None and adults_only(s.question)]
         steps[:] = [
-            s for s in steps if not s.is_consent and not (s.question and is_special(s.question))
+            s for s in steps if not s.is_consent and not (s.question and adults_only(s.question))
         ]
         path.skipped.extend(dropped)
         path.pending_special.clear()

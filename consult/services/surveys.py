@@ -120,6 +120,7 @@ def add_question(
     settings: dict[str, Any] | None = None,
     bank_key: str | None = None,
     statuses: dict[str, str] | None = None,
+    adults_only: bool = False,
 ) -> Question:
     """Add a question with its options (and grid items), texts in every
     language given. `options`/`items` entries: code, label (dict by language),
@@ -143,6 +144,7 @@ def add_question(
         show_if=show_if,
         demographic=demographic,
         special_category=special_category,
+        adults_only=adults_only or special_category,
         settings=dict(settings or {}),
         bank_key=bank_key,
     )
@@ -226,6 +228,7 @@ def add_bank_question(
         show_if=show_if,
         demographic=item.demographic,
         special_category=item.special_category,
+        adults_only=item.adults_only,
         settings=dict(item.settings),
         bank_key=item.key,
         statuses=statuses,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 23:55:16.316005
+Create Date: 2026-12-05 00:34:38.411575
 
 """
 
@@ -412,6 +412,7 @@ def upgrade():
         sa.Column("show_if", sa.JSON(), nullable=True),
         sa.Column("demographic", sa.String(length=40), nullable=True),
         sa.Column("special_category", sa.Boolean(), nullable=False),
+        sa.Column("adults_only", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("settings", sa.JSON(), nullable=False),
         sa.Column("bank_key", sa.String(length=60), nullable=True),
         sa.ForeignKeyConstraint(
