@@ -17,7 +17,8 @@ from config import BASE_DIR, INSTANCE_DIR, Config, config_for
 
 from .errors import ConfigError, register_error_handlers
 from .extensions import babel, csrf, db, limiter, migrate
-from .i18n import DEFAULT_LANGUAGE, LANGUAGES, best_match, direction
+from .i18n import DEFAULT_LANGUAGE, LANGUAGES, best_match, direction, language_name
+from .wording import category_label
 
 LANGUAGE_COOKIE = "consult_lang"
 # Officer pages are written in English; resident pages follow the resident.
@@ -226,6 +227,9 @@ def _register_language_hooks(app: Flask) -> None:
             "current_membership": g.get("membership"),
             "survey_title": _survey_title,
             "url_rules": _endpoints(),
+            # Language names in the page's own language ("angielski" on a Polish page).
+            "language_name": lambda other, case=None: language_name(other, code, case=case),
+            "category_label": category_label,
         }
 
     def _endpoints() -> set[str]:

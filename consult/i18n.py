@@ -104,3 +104,33 @@ def long_date(moment: date | datetime, language: str | None = None) -> str:
     code = language or str(get_locale() or DEFAULT_LANGUAGE)
     day = to_user_timezone(moment).date() if isinstance(moment, datetime) else moment
     return format_date(day, "long", locale=DATE_LOCALES.get(code, code))
+
+
+# CLDR names that are wrong for our use: Somali's name for Bengali is the
+# country ("Bangladesh"), and English residents know the language as Bengali.
+_NAME_OVERRIDES = {("so", "bn"): "Bangaali", ("en", "bn"): "Bengali"}
+# Polish puts a language name after "w języku" in the locative: the adjective
+# names take -m ("angielski" -> "angielskim"); borrowed ones ("urdu",
+# "gudżarati") do not decline.
+_POLISH_LOCATIVE_ENDINGS = ("ski", "cki", "dzki")
+
+
+def language_name(code: str, in_language: str, *, case: str | None = None) -> str:
+    """The name of language `code` written in `in_language` (a Polish page
+    says "angielski", not "English"), from Babel's CLDR data. `case="locative"`
+    gives the form that follows a preposition where the language inflects it
+    (only Polish among ours)."""
+    from babel import Locale, UnknownLocaleError
+
+    name = _NAME_OVERRIDES.get((in_language, code))
+    if name is None:
+        try:
+            name = Locale.parse(code).get_display_name(in_language)
+        except (ValueError, UnknownLocaleError):
+            name = None
+    if not name:
+        known = LANGUAGES.get(code)
+        name = known.english_name if known else code
+    if case == "locative" and in_language == "pl" and name.endswith(_POLISH_LOCATIVE_ENDINGS):
+        name += "m"
+    return name

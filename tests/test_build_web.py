@@ -382,9 +382,7 @@ def test_another_partnership_gets_404(app, client, signed_in, accounts):
 def test_draft_can_be_deleted(app, client, signed_in):
     signed_in("officer")
     survey_id, _ = build(client, app)
-    response = client.post_form(
-        f"/manage/surveys/{survey_id}/delete", {}, token_from=f"/manage/surveys/{survey_id}"
-    )
+    response = client.post_form(f"/manage/surveys/{survey_id}/delete", {"confirm": "yes"})
     assert response.status_code == 302
     with app.app_context():
         assert db.session.get(Survey, survey_id) is None

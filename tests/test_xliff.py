@@ -356,7 +356,7 @@ def test_officer_downloads_and_uploads_xliff(app, client, signed_in, survey_id):
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     page = client.get(base).get_data(as_text=True)
-    assert "9 Urdu translation(s) imported." in page
+    assert "9 Urdu translations imported." in page
     assert "100%" in page
     with app.app_context():
         assert tr.missing_visible_strings(db.session.get(Survey, survey_id)) == {}

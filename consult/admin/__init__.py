@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovRadioInput, GovTextInput
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import EmailField, PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -15,8 +15,6 @@ from ..models import (
     AuditEvent,
     Membership,
     PartnerOrganisation,
-    Response,
-    ResponseStatus,
     Role,
     Survey,
     User,
@@ -25,6 +23,7 @@ from ..security import current_partnership, owned_or_404, role_required
 from ..services import ServiceError
 from ..services.accounts import create_user, set_role
 from ..services.audit import record
+from ..services.counts import response_counts_for
 
 bp = Blueprint("admin", __name__, url_prefix="/manage")
 
@@ -50,18 +49,10 @@ ROLE_CHOICES = [
 @role_required(Role.VIEWER)
 def dashboard():
     partnership = current_partnership()
-    counts = dict(
-        db.session.execute(
-            select(Response.survey_id, func.count(Response.id))
-            .join(Survey, Survey.id == Response.survey_id)
-            .where(Survey.partnership_id == partnership.id)
-            .where(Response.status == ResponseStatus.SUBMITTED)
-            .group_by(Response.survey_id)
-        ).all()
-    )
     surveys = db.session.scalars(
         select(Survey).filter_by(partnership_id=partnership.id).order_by(Survey.created_at.desc())
     ).all()
+    counts = response_counts_for(s.id for s in surveys)
     memberships = db.session.scalars(select(Membership).filter_by(user_id=g.user.id)).all()
     return render_template(
         "admin/dashboard.html", surveys=surveys, counts=counts, memberships=memberships

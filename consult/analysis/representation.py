@@ -182,6 +182,12 @@ def _pct(share: float) -> str:
     return f"{value:.0f}%"
 
 
+def _counted(count: int, one: str, many: str) -> str:
+    # English sentences for officers ("1 person", not "1 people"); the
+    # analysis library stays free of the web's translation machinery.
+    return f"{count} {one if count == 1 else many}"
+
+
 def describe_flags(
     table: pd.DataFrame,
     labels: Mapping[object, str] | None = None,
@@ -231,18 +237,21 @@ def describe_flags(
             if count == 0:
                 sentences.append(f"No responses from {subject}, who are {pop} of residents.")
             else:
-                noun = "response" if count == 1 else "responses"
                 sentences.append(
-                    f"Only {count} {noun} from {subject} ({pop} of residents): "
+                    f"Only {_counted(count, 'response', 'responses')} from {subject} "
+                    f"({pop} of residents): "
                     "too few to report separately."
                 )
         elif row["flag"] == "no_benchmark":
             sentences.append(
-                f"{subject}: {int(row['n'])} responses, with no population figure to compare."
+                f"{subject}: {_counted(int(row['n']), 'response', 'responses')}, "
+                "with no population figure to compare."
             )
         elif row["flag"] == "missing" and int(row["n"]) > 0:
+            count = int(row["n"])
             sentences.append(
-                f"{int(row['n'])} people ({p} of responses) did not answer the "
+                f"{_counted(count, 'person', 'people')} ({p} of responses) "
+                "did not answer the "
                 f"{var.replace('_', ' ')} question."
             )
     return sentences

@@ -48,8 +48,10 @@ from ..services import benchmarks as benchmark_service
 from ..services import translation as tr
 from ..services.audit import record
 from ..services.content import SurveyTexts, privacy_key, survey_intro_key
+from ..services.counts import response_counts
 from ..services.frames import ordered_questions
 from ..services.surveys import add_bank_question, create_survey
+from ..wording import counted
 
 bp = Blueprint("build", __name__, url_prefix="/manage/surveys")
 
@@ -189,7 +191,7 @@ def _survey_page(survey: Survey) -> dict[str, Any]:
         "texts": SurveyTexts(survey),
         "sections": sorted(survey.sections, key=lambda s: s.position),
         "by_section": by_section,
-        "responses": builder.response_count(survey),
+        "responses": response_counts(survey.id),
         "locked": builder.is_locked(survey),
         "problems": builder.opening_problems(survey)
         if survey.status in ("draft", "closed")
@@ -219,10 +221,22 @@ def change_status(survey_id: int):
         return _refused(error, target)
 
 
-@bp.route("/<int:survey_id>/delete", methods=["POST"])
+@bp.route("/<int:survey_id>/delete", methods=["GET", "POST"])
 @role_required(Role.OFFICER)
 def delete_survey(survey_id: int):
+    """Deleting cannot be undone, so it takes two steps: this page asks, and
+    only its own form (which says `confirm=yes`) deletes. A plain form, so it
+    works without JavaScript."""
     survey = _survey(survey_id)
+    if request.method == "GET" or request.form.get("confirm") != "yes":
+        if request.method == "POST":
+            return redirect(url_for("build.delete_survey", survey_id=survey.id), 303)
+        return render_template(
+            "build/delete_survey.html",
+            survey=survey,
+            title=SurveyTexts(survey).title(survey.default_language),
+            deletable=survey.status == SurveyStatus.DRAFT and not builder.is_locked(survey),
+        )
     try:
         builder.delete_survey(survey, by=g.user)
         return _done("The draft survey was deleted.", url_for("admin.dashboard"))
@@ -267,6 +281,10 @@ def settings(survey_id: int):
             "intro": texts.get(survey_intro_key(), survey.default_language),
         }
     chosen = request.form.getlist("languages") if request.method == "POST" else survey.languages
+    if not has_role(Role.OFFICER):
+        # A viewer may read the settings but not change them: no form to fill
+        # in only to be refused on saving.
+        return render_template("build/settings_view.html", survey=survey, form=form)
     return render_template(
         "build/settings.html",
         survey=survey,
@@ -689,7 +707,8 @@ def bank(survey_id: int):
             for key in keys:
                 add_bank_question(survey, section, key)
             return _done(
-                f"{len(keys)} question(s) copied from the bank. The copies are yours to edit.",
+                f"{counted(len(keys), 'question', 'questions')} copied from the bank. "
+                "The copies are yours to edit.",
                 url_for("build.survey", survey_id=survey.id),
             )
         except ServiceError as error:
@@ -817,7 +836,7 @@ def mark_reviewed(survey_id: int, language: str):
     target = url_for("build.translation_language", survey_id=survey.id, language=language)
     try:
         count = tr.mark_reviewed(survey, language, keys, by=g.user)
-        return _done(f"{count} translation(s) marked as reviewed.", target)
+        return _done(f"{counted(count, 'translation', 'translations')} marked as reviewed.", target)
     except ServiceError as error:
         return _refused(error, target)
 
@@ -851,10 +870,12 @@ def import_translations(survey_id: int):
             summary = ", ".join(
                 f"{LANGUAGES[c].english_name}: {n}" for c, n in sorted(result.changed.items())
             )
-            return _done(
-                f"{result.total} translation(s) imported" + (f" ({summary})." if summary else "."),
-                url_for("build.translations", survey_id=survey.id),
+            message = (
+                f"{counted(result.total, 'translation', 'translations')} imported ({summary})."
+                if result.total
+                else "No translations changed: the file's texts are the ones the survey has."
             )
+            return _done(message, url_for("build.translations", survey_id=survey.id))
         except tr.TranslationFileError as error:
             db.session.rollback()
             errors = {"file": error.message}
@@ -902,13 +923,15 @@ def import_xliff(survey_id: int):
             if name and not name.lower().endswith((".xlf", ".xliff")):
                 raise ServiceError("The file must be an XLIFF file (.xlf or .xliff)", field="file")
             result = xliff.import_xliff(survey, _upload(), reviewed=_flag("reviewed"), by=g.user)
+            language = LANGUAGES[result.language].english_name
             message = (
-                f"{result.total} {LANGUAGES[result.language].english_name} translation(s) imported."
+                f"{counted(result.total, f'{language} translation', f'{language} translations')}"
+                " imported."
             )
             if result.unconfirmed:
                 message += (
-                    f" {result.unconfirmed} text(s) were still marked ‘initial’ in the file and"
-                    " were not imported."
+                    f" {counted(result.unconfirmed, 'text was', 'texts were')} still marked"
+                    " ‘initial’ in the file and not imported."
                 )
             return _done(message, url_for("build.translations", survey_id=survey.id))
         except tr.TranslationFileError as error:
@@ -963,9 +986,10 @@ def import_xlsform():
             for note in result.notes[:50]:
                 flash(note, "error")
             flash(
-                f"Questionnaire imported: {len(result.survey.questions)} question(s)"
+                f"Questionnaire imported: {counted(len(result.survey.questions), 'question', 'questions')}"
                 + (
-                    f"; {len(result.notes)} row(s) could not be brought in exactly, listed above."
+                    f"; {counted(len(result.notes), 'row', 'rows')} could not be brought in exactly,"
+                    " listed above."
                     if result.notes
                     else "."
                 ),

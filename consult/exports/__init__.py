@@ -29,6 +29,7 @@ from ..services import ServiceError
 from ..services import exports as export_service
 from ..services import feedback as feedback_service
 from ..services.content import SurveyTexts
+from ..services.counts import response_counts
 from ..services.report import build_report
 
 bp = Blueprint("exports", __name__, url_prefix="/manage/surveys")
@@ -74,6 +75,7 @@ def _export_page(
             raw_allowed=raw_allowed,
             policy=policy,
             min_cell=export_service.disclosure_min_cell(),
+            counts=response_counts(survey.id),
             errors=errors or [],
             values=values
             or {"format": formats[0][0], "lang": survey.default_language, "weighted": True},

@@ -85,6 +85,8 @@ from ..services.responses import (
     start_response,
     submit,
 )
+from ..services.survey_cache import survey_questions
+from ..services.survey_topics import hint_with_note, special_topics_sentence, topics
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
 
@@ -366,6 +368,10 @@ def start(slug: str) -> Any:
         already_done=done_id is not None and not in_progress,
         session_ended=request.args.get("expired") == "1" and not in_progress,
         stakeholders=survey.audience == Audience.STAKEHOLDERS,
+        special_topics=special_topics_sentence(
+            [q for q in survey_questions(survey) if is_special(q)],
+            lambda q: texts.prompt(q, g.language),
+        ),
     )
 
 
@@ -544,7 +550,7 @@ def _question_page(
         question=question,
         kind=kind,
         prompt=texts.prompt(question, language),
-        hint=texts.hint(question, language),
+        hint=hint_with_note(texts.hint(question, language), question, current.path.questions),
         caption=caption,
         choices=choices,
         items=items,
@@ -627,8 +633,10 @@ def consent(slug: str) -> Any:
         form_has_errors=bool(error),
         back_url=_back_url(current, CONSENT, CONSENT),
         action_url=url_for("respond.consent", slug=slug, **_change_arg()),
-        topics=[g.texts.prompt(q, g.language) for q in current.path.pending_special]
-        or [g.texts.prompt(q, g.language) for q in current.questions if is_special(q)],
+        topics=topics(
+            current.path.pending_special or [q for q in current.questions if is_special(q)],
+            lambda q: g.texts.prompt(q, g.language),
+        ),
     )
     return page, status
 

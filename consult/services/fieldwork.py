@@ -18,8 +18,10 @@ from sqlalchemy import func, select
 from ..analysis.representation import describe_flags, representation
 from ..extensions import db
 from ..models import Channel, Response, ResponseStatus, Survey
+from ..wording import category_label
 from .benchmarks import benchmark_records, current_benchmarks
 from .content import SurveyTexts
+from .counts import response_counts
 from .frames import demographic_frame, ordered_questions
 
 FLAG_LABELS = {
@@ -48,6 +50,7 @@ class RepresentationRow:
 class Monitor:
     submitted: int = 0
     in_progress: int = 0
+    second_keyings: int = 0
     by_day: list[tuple[str, int]] = field(default_factory=list)
     by_channel: list[tuple[str, int]] = field(default_factory=list)
     by_language: list[tuple[str, int]] = field(default_factory=list)
@@ -61,6 +64,7 @@ class Monitor:
         return {
             "submitted": self.submitted,
             "in_progress": self.in_progress,
+            "second_keyings": self.second_keyings,
             "by_day": self.by_day,
             "by_channel": self.by_channel,
             "by_language": self.by_language,
@@ -103,15 +107,10 @@ def category_labels(survey: Survey, language: str | None = None) -> dict[object,
 
 def monitor(survey: Survey) -> Monitor:
     result = Monitor()
-    counts = dict(
-        db.session.execute(
-            select(Response.status, func.count(Response.id))
-            .where(Response.survey_id == survey.id)
-            .group_by(Response.status)
-        ).all()
-    )
-    result.submitted = int(counts.get(ResponseStatus.SUBMITTED, 0))
-    result.in_progress = int(counts.get(ResponseStatus.IN_PROGRESS, 0))
+    counts = response_counts(survey.id)
+    result.submitted = counts.submitted
+    result.in_progress = counts.in_progress
+    result.second_keyings = counts.second_keyings
     result.by_day = _grouped(survey, func.date(Response.submitted_at))
     result.by_channel = _grouped(survey, Response.channel)
     result.by_language = _grouped(survey, Response.language)
@@ -139,7 +138,7 @@ def monitor(survey: Survey) -> Monitor:
                 category=key[1],
                 label=labels.get(key, key[1]).split(" (")[0].strip("“”")
                 if key in labels
-                else key[1],
+                else category_label(key[1]),
                 n=int(record["n"]),
                 sample_share=_number(record["sample_share"]),
                 population_share=_number(record["population_share"]),

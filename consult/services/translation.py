@@ -427,6 +427,44 @@ def read_sheet_rows(
     return name, book.sheets[chosen]
 
 
+def _language_named(text: str) -> str | None:
+    """The code of the language a column heading names without the label::
+    form ("Polish", "polski", "pl"), or None."""
+    words = text.strip().lower()
+    for code, language in LANGUAGES.items():
+        if words in (code, language.english_name.lower(), language.native_name.lower()):
+            return code
+    return None
+
+
+def _unmatched_columns(
+    survey: Survey, header: list[str], language_cols: dict[int, str]
+) -> list[str]:
+    """Refuse a file whose translations would be silently ignored: one with no
+    translation column the survey offers (a renamed "Polish" column once
+    imported as "Success: 0 translations"), or with a column named after a
+    language but not in the label:: form."""
+    expected = [label_column(c) for c in survey.languages if c != survey.default_language]
+    wanted = ", ".join(f"“{c}”" for c in expected) or "none (the survey offers one language)"
+    problems = []
+    for name in header:
+        if name.lower().startswith("label::") or name in ("key", "type"):
+            continue
+        code = _language_named(name) if name else None
+        if code is not None:
+            problems.append(
+                f"row 1: column {name!r} is not a translation column; name it "
+                f"“{label_column(code)}” (the columns expected are {wanted})"
+            )
+    if not any(code != survey.default_language for code in language_cols.values()):
+        found = ", ".join(f"“{n}”" for n in header if n) or "none"
+        problems.append(
+            f"row 1: no column holds a translation this survey offers, so nothing would be "
+            f"imported. The columns expected are {wanted}; the file has {found}."
+        )
+    return problems
+
+
 def import_xlsx(
     survey: Survey, content: bytes, *, reviewed: bool = False, by: User | None = None
 ) -> ImportResult:
@@ -459,8 +497,7 @@ def import_xlsx(
             problems.append(f"row 1: there are two columns for {LANGUAGES[code].english_name}")
         else:
             language_cols[index] = code
-    if not language_cols and not problems:
-        problems.append("row 1: there are no label:: columns to import")
+    problems.extend(_unmatched_columns(survey, header, language_cols))
     if problems:
         raise TranslationFileError(problems)
     if len(rows) > MAX_IMPORT_ROWS + 1:
