@@ -177,7 +177,12 @@ def codebook(
         }
         qtype = question.type
         for column in question_columns(question):
-            if qtype in (QuestionType.SINGLE, QuestionType.AREA, QuestionType.SCALE):
+            if qtype in (
+                QuestionType.SINGLE,
+                QuestionType.AREA,
+                QuestionType.SCALE,
+                QuestionType.POSTCODE,
+            ):
                 measure = "ordinal" if qtype == QuestionType.SCALE else "nominal"
                 values = _choice_values(question, texts, language)
                 result.append(
@@ -221,8 +226,12 @@ def codebook(
                         **common,
                     )
                 )
-            elif qtype == QuestionType.NUMBER:
+            elif qtype in (QuestionType.NUMBER, QuestionType.DECIMAL):
                 result.append(Variable(column.name, prompt, "number", "scale", **common))
+            elif qtype == QuestionType.DATE:
+                # YYYY-MM-DD text in every format: a date, never free text, so
+                # the free-text policy does not drop it.
+                result.append(Variable(column.name, prompt, "date", "scale", **common))
             else:
                 result.append(Variable(column.name, prompt, "text", "nominal", **common))
     result.append(Variable("weight", "Survey weight (mean 1)", "weight", "scale"))
@@ -781,10 +790,12 @@ def write_sav(export: Export, path: str, *, chunk_size: int = CHUNK_SIZE) -> Non
         if parts:
             data[v.name] = np.concatenate(parts)
         else:
-            data[v.name] = np.array([], dtype=object if v.kind in ("text", "meta") else np.float64)
+            data[v.name] = np.array(
+                [], dtype=object if v.kind in ("text", "meta", "date") else np.float64
+            )
     frame = pd.DataFrame(data)
     for v in variables:
-        if v.kind in ("text", "meta"):
+        if v.kind in ("text", "meta", "date"):
             frame[v.name] = frame[v.name].astype(object)
     value_labels: dict[str, dict[float, str]] = {}
     missing_ranges: dict[str, list[Any]] = {}
@@ -1049,7 +1060,9 @@ def write_xlsx(
                 export.survey, export.variables, export.weighting, chunk_size=chunk_size
             ),
             text_columns=[
-                j for j, v in enumerate(export.variables) if v.kind in ("code", "text", "meta")
+                j
+                for j, v in enumerate(export.variables)
+                if v.kind in ("code", "text", "meta", "date")
             ],
         )
     writer.sheet("Labels", [LABEL_COLUMNS, *label_rows(export)])

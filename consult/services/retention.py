@@ -288,7 +288,7 @@ def _weighted_mean(values: np.ndarray, mask: np.ndarray, w: np.ndarray) -> float
 
 def _aggregate(question: Question, frame: pd.DataFrame, w: np.ndarray) -> list[dict[str, object]]:
     key, kind = question.key, question.type
-    if kind in (QuestionType.SINGLE, QuestionType.SCALE, QuestionType.AREA):
+    if kind in (QuestionType.SINGLE, QuestionType.SCALE, QuestionType.AREA, QuestionType.POSTCODE):
         values = frame[key] if key in frame else pd.Series(dtype="object")
         answered = values.notna().to_numpy()
         return [
@@ -326,11 +326,11 @@ def _aggregate(question: Question, frame: pd.DataFrame, w: np.ndarray) -> list[d
                 _row(key, picked, answered, w, code=o.code, mean=_weighted_mean(ranks, picked, w))
             )
         return rows
-    if kind == QuestionType.NUMBER:
+    if kind in (QuestionType.NUMBER, QuestionType.DECIMAL):
         numbers = frame[key].to_numpy(dtype="float64")
         answered = ~np.isnan(numbers)
         return [_row(key, answered, answered, w, mean=_weighted_mean(numbers, answered, w))]
-    if kind == QuestionType.TEXT:
+    if kind in (QuestionType.TEXT, QuestionType.DATE):
         texts = frame[key]
         answered = (texts.notna() & (texts.astype("string").str.strip() != "")).to_numpy(dtype=bool)
         return [_row(key, answered, answered, w)]
