@@ -191,15 +191,16 @@ def parse_date(question: Question, form: _Values, texts: SurveyTexts | None) -> 
         return EMPTY
     missing = [p for p in DATE_PARTS if not parts[p]]
     if missing:
-        names = {"day": _("a day"), "month": _("a month"), "year": _("a year")}
-        if len(missing) == 2:
-            message = _(
-                "The date must include %(first)s and %(second)s",
-                first=names[missing[0]],
-                second=names[missing[1]],
-            )
-        else:
-            message = _("The date must include %(part)s", part=names[missing[0]])
+        # Whole sentences, not pieces: word order and case differ by language.
+        messages = {
+            ("day",): _("The date must include a day"),
+            ("month",): _("The date must include a month"),
+            ("year",): _("The date must include a year"),
+            ("day", "month"): _("The date must include a day and a month"),
+            ("day", "year"): _("The date must include a day and a year"),
+            ("month", "year"): _("The date must include a month and a year"),
+        }
+        message = messages[tuple(missing)]
         raise error(message, *missing)
     not_numbers = [p for p in DATE_PARTS if not _DIGITS.match(parts[p])]
     if not_numbers:
