@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select
 
 from ..extensions import db
-from ..models import Partnership, PostcodeLookupSet, PostcodeWard, User
+from ..models import Partnership, PostcodeLookupSet, PostcodeWard, Survey, User
 from . import ServiceError
 from .audit import record
 
@@ -208,3 +208,8 @@ def ward_for(partnership_id: int, postcode: str) -> str | None:
             PostcodeWard.lookup_set_id == lookup.id, PostcodeWard.postcode == postcode
         )
     )
+
+
+def ward_for_survey(survey_id: int, postcode: str) -> str | None:
+    partnership_id = db.session.scalar(select(Survey.partnership_id).where(Survey.id == survey_id))
+    return ward_for(partnership_id, postcode) if partnership_id is not None else None

@@ -249,7 +249,8 @@ def parse_postcode(question: Question, form: _Values, texts: SurveyTexts | None)
     postcode = postcodes.normalise_postcode(typed)
     if postcode is None:
         raise _required(question, _("Enter a real postcode, like LE1 5WW"))
-    code = postcodes.ward_for(question.survey.partnership_id, postcode)
+    # By id: the resident's pages use cached questions outside the session.
+    code = postcodes.ward_for_survey(question.survey_id, postcode)
     if code is None or code not in {o.code for o in question.choices}:
         if ward:
             # The resident also chose their area: that answer stands.
