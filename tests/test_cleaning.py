@@ -238,3 +238,29 @@ def test_reconciling_a_batch_through_the_page(app, client, signed_in):
     assert "1 verified, 0 with differences to settle" in page and "Kept the first keying" in page
     monitor = client.get(f"/manage/surveys/{survey_id}/fieldwork").get_data(as_text=True)
     assert 'id="keying-verified">1<' in monitor
+
+
+def test_erasure_and_retention_delete_the_corrections_with_the_answers(app_context):
+    from datetime import date, timedelta
+
+    from consult.services.retention import apply_retention, erase_response
+
+    survey = make_survey()
+    builder.change_status(survey, "open")
+    officer = _officer()
+    erased = _submitted(survey, "C-E", "aged_16_24", other="My street name")
+    kept = _submitted(survey, "C-K", "aged_16_24", other="Another street")
+    for response in (erased, kept):
+        cleaning.correct_answer(
+            response, q(survey, "other"), {"pe-other": "Redacted"}, "Names a street", by=officer
+        )
+    erase_response(survey.partnership, "C-E", officer)
+    remaining = db.session.scalars(sa.select(AnswerCorrection)).all()
+    assert [c.response_id for c in remaining] == [kept.id]
+    survey.retention_until = date.today() - timedelta(days=1)
+    db.session.flush()
+    apply_retention()
+    assert db.session.scalar(sa.select(sa.func.count(AnswerCorrection.id))) == 0
+    assert "Another street" not in str(
+        db.session.execute(sa.select(AnswerCorrection.old_value)).all()
+    )

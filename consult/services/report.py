@@ -587,6 +587,7 @@ def aggregate_sheets(export: Export) -> dict[str, list[list[Any]]]:
                 QuestionType.SINGLE,
                 QuestionType.SCALE,
                 QuestionType.AREA,
+                QuestionType.POSTCODE,
                 QuestionType.GRID,
             ):
                 continue

@@ -40,6 +40,7 @@ from sqlalchemy import delete, func, select, update
 from ..extensions import db
 from ..models import (
     Answer,
+    AnswerCorrection,
     Invitation,
     Partnership,
     Question,
@@ -148,6 +149,12 @@ def _apply(survey: Survey, outcome: RetentionOutcome) -> None:
     db.session.execute(
         delete(Answer)
         .where(Answer.response_id.in_(ids))
+        .execution_options(synchronize_session=False)
+    )
+    # Corrections hold old and new answers: they go with the answers.
+    db.session.execute(
+        delete(AnswerCorrection)
+        .where(AnswerCorrection.response_id.in_(ids))
         .execution_options(synchronize_session=False)
     )
     # SQLite does not enforce the foreign key's ON DELETE SET NULL.
@@ -393,6 +400,7 @@ def erase_response(partnership: Partnership, reference: str, by: User | None) ->
     )
     erasure = Erasure(response.reference, survey.slug, response.status, answers)
     db.session.execute(delete(Answer).where(Answer.response_id == response.id))
+    db.session.execute(delete(AnswerCorrection).where(AnswerCorrection.response_id == response.id))
     db.session.execute(
         update(Invitation).where(Invitation.response_id == response.id).values(response_id=None)
     )
