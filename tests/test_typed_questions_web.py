@@ -199,3 +199,37 @@ def test_privacy_notice_names_postcodes(client):
 
 
 __all__ = ["Membership", "User"]
+
+
+def test_results_pages_and_exports_with_the_new_types(app, client, accounts):
+    ids = _typed(app)
+    with app.app_context():
+        from test_typed_questions import _date, _respond
+
+        from consult.models import Survey
+
+        survey = db.session.get(Survey, ids["survey"])
+        for n in range(3):
+            _respond(
+                survey,
+                f"W-{n}",
+                {
+                    "hours": {"hours": f"{n}.5"},
+                    "incident_date": _date(f"202{n}-01-31"),
+                    "home_postcode": {"home_postcode": "LE1 5WW" if n else "LE2 1AA"},
+                },
+            )
+        db.session.commit()
+    _officer_of_mid(app, accounts, client)
+    base = f"/manage/surveys/{ids['survey']}"
+    for path in ("/results", "/results/breakdown", "/results/weighting", "/fieldwork"):
+        page = client.get(base + path)
+        assert page.status_code == 200, path
+    for fmt in ("csv", "xlsx", "sav", "json"):
+        download = client.get(f"{base}/export/download?format={fmt}")
+        assert download.status_code == 200, (fmt, download.get_data(as_text=True)[:300])
+        assert len(download.data) > 100
+    csv_text = client.get(f"{base}/export/download?format=csv").data.decode("utf-8-sig")
+    assert "2.5,2022-01-31,e05010458" in csv_text
+    report = client.get(f"{base}/report")
+    assert report.status_code == 200
