@@ -264,3 +264,23 @@ def test_erasure_and_retention_delete_the_corrections_with_the_answers(app_conte
     assert "Another street" not in str(
         db.session.execute(sa.select(AnswerCorrection.old_value)).all()
     )
+
+
+def test_a_correction_that_changes_the_route_is_pointed_out(app, client, signed_in):
+    signed_in("officer")
+    with app.app_context():
+        survey = make_survey()
+        other = q(survey, "other")
+        other.show_if = {"question": "age_band", "in": ["aged_16_24"]}
+        builder.change_status(survey, "open")
+        response = _submitted(survey, "C-R", "aged_16_24", other="Skate park")
+        survey_id, response_id, age_id = survey.id, response.id, q(survey, "age_band").id
+        db.session.commit()
+    page = f"/manage/surveys/{survey_id}/responses/{response_id}"
+    assert 'id="off-path"' not in client.get(page).get_data(as_text=True)
+    correct = f"{page}/questions/{age_id}/correct"
+    client.post_form(correct, {"pe-age_band": "2", "reason": "Form says 25+"})
+    body = client.get(page).get_data(as_text=True)
+    assert 'id="off-path"' in body and "does not ask other" in body
+    # Nothing was deleted: the officer decides.
+    assert "Skate park" in body

@@ -69,6 +69,7 @@ def response(survey_id: int, response_id: int):
         texts=texts,
         rows=rows,
         corrections=cleaning.corrections(found),
+        off_path=cleaning.off_path(found, questions),
         can_correct=has_role(Role.OFFICER),
     )
 

@@ -58,6 +58,7 @@ from .paper import (
     entry_field,
     numbered,
 )
+from .path import compute_path
 from .typed_answers import parse_iso
 
 MAX_REASON = 1000
@@ -206,6 +207,16 @@ def correct_answer(
     if show(question, old) == show(question, as_stored(question, new)):
         raise CorrectionError({question.key: "The new value is the same as the stored one"})
     return _apply(response, question, new, source="cleaning", reason=reason, by=by, survey=survey)
+
+
+def off_path(response: Response, questions: list[Question]) -> list[str]:
+    """Keys of answers the routing no longer asks for, given the answers as
+    they stand (a correction can change the route). They are not deleted:
+    the officer decides, from the paper form, whether they were given."""
+    answers = load_answers(response, questions)
+    path = compute_path(questions, answers, response.special_consent)
+    on = set(path.question_keys)
+    return [q.key for q in questions if q.key in answers and q.key not in on]
 
 
 def corrections(response: Response) -> list[AnswerCorrection]:
