@@ -233,3 +233,25 @@ def test_results_pages_and_exports_with_the_new_types(app, client, accounts):
     assert "2.5,2022-01-31,e05010458" in csv_text
     report = client.get(f"{base}/report")
     assert report.status_code == 200
+
+
+def test_cli_imports_a_postcode_lookup_all_or_nothing(app, accounts, tmp_path):
+    accounts.partnership("mid-csp", "Mid")
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"postcode;ward_code\nLE1 5WW;E05010458\nLE1 5WW;E05010459\n\n")
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["consult", "import-postcode-lookup", str(bad), "--partnership", "mid-csp"]
+    )
+    assert result.exit_code == 1
+    assert "line 3: LE1 5WW appears twice (first on line 2)" in result.output
+    assert "Nothing was imported" in result.output
+    good = tmp_path / "good.csv"
+    good.write_text(LOOKUP)
+    result = runner.invoke(
+        args=["consult", "import-postcode-lookup", str(good), "--partnership", "mid-csp"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Imported postcode lookup version 1 for mid-csp" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(PostcodeWard.id))) == 3
