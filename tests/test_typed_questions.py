@@ -409,6 +409,16 @@ def test_definition_round_trip_keeps_types_settings_and_date_conditions(app_cont
             question["show_if"] = {"question": "incident_date", "gte": 5}
     with pytest.raises(ServiceError, match="needs a date written YYYY-MM-DD"):
         import_definition(survey.partnership, broken, slug="broken")
+    bad_settings = json.loads(json.dumps(document))
+    for question in bad_settings["questions"]:
+        if question["key"] == "home_postcode":
+            question["settings"] = {"keep": "full_postcode"}
+        if question["key"] == "hours":
+            question["settings"] = {"places": 12}
+    with pytest.raises(ServiceError) as caught:
+        import_definition(survey.partnership, bad_settings, slug="bad-settings")
+    assert any("ward or the postcode sector" in p for p in caught.value.problems)
+    assert any("decimal places" in p for p in caught.value.problems)
 
 
 def test_builder_settings_for_the_new_types(app_context):

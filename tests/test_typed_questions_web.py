@@ -222,7 +222,15 @@ def test_results_pages_and_exports_with_the_new_types(app, client, accounts):
         db.session.commit()
     _officer_of_mid(app, accounts, client)
     base = f"/manage/surveys/{ids['survey']}"
-    for path in ("/results", "/results/breakdown", "/results/weighting", "/fieldwork"):
+    for path in (
+        "/results",
+        "/results/breakdown",
+        "/results/weighting",
+        "/fieldwork",
+        "/preview",
+        "/translations",
+        "/xlsform",
+    ):
         page = client.get(base + path)
         assert page.status_code == 200, path
     for fmt in ("csv", "xlsx", "sav", "json"):

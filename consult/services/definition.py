@@ -48,7 +48,7 @@ from ..models import (
     TranslationStatus,
     User,
 )
-from . import ServiceError
+from . import ServiceError, typed_answers
 from .audit import record
 from .frames import ordered_questions
 
@@ -340,6 +340,11 @@ def definition_problems(document: dict[str, Any]) -> list[str]:
             problems.append(f"{where}: unknown demographic variable {demographic!r}")
         if not isinstance(q.get("settings", {}), dict):
             problems.append(f"{where}: 'settings' must be an object")
+        elif q.get("type") in (QuestionType.DECIMAL, QuestionType.DATE, QuestionType.POSTCODE):
+            try:
+                typed_answers.clean_settings(q["type"], q.get("settings") or {})
+            except ServiceError as error:
+                problems.append(f"{where}: {error.message}")
         bank_key = q.get("bank_key")
         if bank_key is not None and not isinstance(bank_key, str):
             problems.append(f"{where}: 'bank_key' must be text")
