@@ -284,3 +284,24 @@ def test_a_correction_that_changes_the_route_is_pointed_out(app, client, signed_
     assert 'id="off-path"' in body and "does not ask other" in body
     # Nothing was deleted: the officer decides.
     assert "Skate park" in body
+
+
+def test_a_correction_on_the_response_page_settles_a_keying_difference(app_context):
+    survey = make_survey()
+    builder.change_status(survey, "open")
+    officer = _officer()
+    first = _key(survey, officer, "001", 1, "1")
+    _key(survey, officer, "001", 2, "2")
+    assert cleaning.keying_counts(survey).open_differences == 1
+    cleaning.correct_answer(
+        first,
+        q(survey, "age_band"),
+        {"pe-age_band": "3"},
+        "Form ticks prefer not to say",
+        by=officer,
+    )
+    form = cleaning.keyed_forms(survey, "WARD3")[0]
+    assert form.verified
+    assert [(d.settled.source, d.settled.value) for d in form.differences] == [
+        ("cleaning", "prefer_not_to_say")
+    ]

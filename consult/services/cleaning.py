@@ -28,6 +28,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import (
     NUMERIC_TYPES,
+    Answer,
     AnswerCorrection,
     Question,
     QuestionType,
@@ -43,6 +44,7 @@ from .answers import (
     ParsedAnswer,
     as_stored,
     format_number,
+    from_rows,
     load_answers,
     parse_answer,
     store_answer,
@@ -289,13 +291,48 @@ def _settlements(first_ids: list[int]) -> dict[tuple[int, int], Settled]:
         .outerjoin(User, User.id == AnswerCorrection.user_id)
         .where(
             AnswerCorrection.response_id.in_(first_ids),
-            AnswerCorrection.source.in_(("first", "second", "paper")),
+            # A correction on the response page settles a difference too:
+            # the officer has checked that answer against the form.
+            AnswerCorrection.source.in_(("first", "second", "paper", "cleaning")),
         )
         .order_by(AnswerCorrection.created_at, AnswerCorrection.id)
     ).all()
     return {
         (c.response_id, c.question_id): Settled(c.source, c.new_value, email or "")
         for c, email in rows
+    }
+
+
+def _answers_of(
+    response_ids: list[int], questions: list[Question]
+) -> dict[int, dict[str, ParsedAnswer]]:
+    """The answers of many responses in one query per thousand (a batch of
+    hundreds of forms keyed twice would otherwise be a query per form)."""
+    by_id = {q.id: q for q in questions}
+    grouped: dict[int, dict[int, list[Any]]] = {}
+    table = Answer.__table__
+    for start in range(0, len(response_ids), 1000):
+        rows = db.session.execute(
+            select(
+                table.c.id,
+                table.c.response_id,
+                table.c.question_id,
+                table.c.item_code,
+                table.c.option_code,
+                table.c.rank,
+                table.c.number,
+                table.c.text,
+            ).where(table.c.response_id.in_(response_ids[start : start + 1000]))
+        )
+        for row in rows:
+            grouped.setdefault(row.response_id, {}).setdefault(row.question_id, []).append(row)
+    return {
+        rid: {
+            by_id[qid].key: from_rows(by_id[qid], rows)
+            for qid, rows in answers.items()
+            if qid in by_id
+        }
+        for rid, answers in grouped.items()
     }
 
 
@@ -308,6 +345,9 @@ def keyed_forms(survey: Survey, batch: str | None = None) -> list[KeyedForm]:
     forms = _keyed(survey, batch)
     firsts = [keyed[1].id for keyed in forms.values() if 1 in keyed]
     settled = _settlements(firsts)
+    loaded = _answers_of(
+        [r.id for keyed in forms.values() if 2 in keyed for r in keyed.values()], questions
+    )
     result = []
     for label, keyed in sorted(forms.items()):
         first, second = keyed.get(1), keyed.get(2)
@@ -315,7 +355,7 @@ def keyed_forms(survey: Survey, batch: str | None = None) -> list[KeyedForm]:
             continue
         form = KeyedForm(label.split("/", 1)[1] if "/" in label else label, first, second)
         if second is not None:
-            a, b = load_answers(first, questions), load_answers(second, questions)
+            a, b = loaded.get(first.id, {}), loaded.get(second.id, {})
             for question in questions:
                 shown_a, shown_b = (
                     show(question, a.get(question.key)),
