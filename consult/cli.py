@@ -100,6 +100,25 @@ def register_cli(app: Flask) -> None:
             f"({len(benchmark_set.rows)} rows) for {partnership.slug}"
         )
 
+    @consult.command("import-postcode-lookup")
+    @click.argument("file", type=click.File("rb"))
+    @click.option("--partnership", "slug", required=True)
+    @click.option("--note", default="", help="Where the table comes from.")
+    def import_postcode_lookup_command(file: BinaryIO, slug: str, note: str) -> None:
+        """Load a postcode -> ward table (CSV: postcode, ward_code) as a new version."""
+        from .services.postcodes import LookupFileError, import_lookup
+
+        partnership = _partnership(slug)
+        try:
+            lookup = import_lookup(partnership, file.read(), note=note)
+            db.session.commit()
+        except LookupFileError as error:
+            db.session.rollback()
+            for problem in error.problems:
+                click.echo(f"  {problem}", err=True)
+            raise click.ClickException("Nothing was imported.") from None
+        click.echo(f"Imported postcode lookup version {lookup.version} for {partnership.slug}")
+
     @consult.command("apply-retention")
     @click.option("--dry-run", is_flag=True, help="Say what would be deleted; change nothing.")
     def apply_retention_command(dry_run: bool) -> None:

@@ -58,9 +58,23 @@ class QuestionType(enum.StrEnum):
     TEXT = "text"  # free text
     NUMBER = "number"
     AREA = "area"  # ward or postcode district from a list
+    DECIMAL = "decimal"  # a number that may have decimal places (stored in `number`)
+    DATE = "date"  # day, month, year (stored in `text` as YYYY-MM-DD)
+    # A UK postcode, stored as the ward it maps to (`option_code`, one of the
+    # question's ward options) and, if the survey keeps it, the sector (`text`).
+    POSTCODE = "postcode"
 
 
-CHOICE_TYPES = {QuestionType.SINGLE, QuestionType.MULTIPLE, QuestionType.SCALE, QuestionType.AREA}
+CHOICE_TYPES = {
+    QuestionType.SINGLE,
+    QuestionType.MULTIPLE,
+    QuestionType.SCALE,
+    QuestionType.AREA,
+    QuestionType.POSTCODE,  # its options are the wards a postcode maps to
+}
+# Answers stored in `number`, and answers a path condition can compare (gt, lte ...).
+NUMERIC_TYPES = frozenset({QuestionType.NUMBER, QuestionType.DECIMAL})
+COMPARABLE_TYPES = NUMERIC_TYPES | {QuestionType.DATE}
 
 
 class OptionKind(enum.StrEnum):
@@ -563,3 +577,56 @@ class AnswerTheme(Model):
         sa.ForeignKey("user_account.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class AnswerCorrection(Model):
+    """One change an officer made to a stored answer: cleaning a response, or
+    settling a difference between two keyings of a paper form. The old and new
+    values are answers, so they live here, with the response (deleted with it),
+    and not in the audit log, which records only who changed what."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("response.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[int] = mapped_column(sa.ForeignKey("question.id", ondelete="CASCADE"))
+    # "cleaning"; or how a keying difference was settled: "first", "second", "paper".
+    source: Mapped[str] = mapped_column(sa.String(20))
+    old_value: Mapped[str] = mapped_column(sa.Text, default="")
+    new_value: Mapped[str] = mapped_column(sa.Text, default="")
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    question: Mapped[Question] = relationship()
+    user: Mapped[User | None] = relationship()
+
+
+class PostcodeLookupSet(Model):
+    """A version of a partnership's postcode -> ward table, uploaded as CSV;
+    postcode questions map answers through the newest version."""
+
+    __table_args__ = (sa.UniqueConstraint("partnership_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("partnership.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column()
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class PostcodeWard(Model):
+    __table_args__ = (sa.UniqueConstraint("lookup_set_id", "postcode"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lookup_set_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("postcode_lookup_set.id", ondelete="CASCADE"), index=True
+    )
+    # Normalised: upper case, one space before the inward code ("LE1 5WW").
+    postcode: Mapped[str] = mapped_column(sa.String(8))
+    ward_code: Mapped[str] = mapped_column(sa.String(60))

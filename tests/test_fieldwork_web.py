@@ -113,7 +113,7 @@ def test_paper_entry_second_keying_and_comparison(app, client, signed_in):
     )
     assert second.status_code == 302
     compare = client.get(f"{path}/compare?batch=WARD3").get_data(as_text=True)
-    assert "1 keyed twice, 1 with differences" in compare
+    assert "1 keyed twice, 0 verified, 1 with differences to settle" in compare
     assert "aged_16_24" in compare and "aged_25_plus" in compare
     with app.app_context():
         responses = db.session.scalars(

@@ -1106,4 +1106,7 @@ def benchmark_template():
     return _download(content.encode("utf-8-sig"), "benchmarks-template.csv", "text/csv")
 
 
+# The postcode lookup pages register on this blueprint.
+from . import postcode_lookup  # noqa: E402, F401
+
 __all__ = ["bp", "SurveyStatus"]

@@ -12,6 +12,7 @@ from ..i18n import LANGUAGES
 from ..models import Channel, OptionKind, Role, Survey
 from ..security import owned_or_404, role_required
 from ..services import ServiceError, paper
+from ..services import cleaning as cleaning_service
 from ..services import fieldwork as service
 from ..services.content import SurveyTexts
 from ..services.frames import ordered_questions
@@ -32,7 +33,12 @@ def fieldwork_context() -> dict[str, object]:
 @role_required(Role.VIEWER)
 def monitor(survey_id: int):
     survey = owned_or_404(Survey, survey_id)
-    return render_template("fieldwork/monitor.html", survey=survey, m=service.monitor(survey))
+    return render_template(
+        "fieldwork/monitor.html",
+        survey=survey,
+        m=service.monitor(survey),
+        keying=cleaning_service.keying_counts(survey),
+    )
 
 
 @bp.route("/<int:survey_id>/fieldwork.json")
@@ -127,11 +133,17 @@ def paper_entry(survey_id: int):
 def compare(survey_id: int):
     survey = owned_or_404(Survey, survey_id)
     batch = request.args.get("batch", "").strip()
-    comparisons = paper.compare_batch(survey, batch) if batch else []
+    forms = cleaning_service.keyed_forms(survey, batch) if batch else []
     return render_template(
         "fieldwork/compare.html",
         survey=survey,
         batch=batch,
-        comparisons=comparisons,
+        forms=forms,
         batches=paper.batches(survey),
+        texts=SurveyTexts(survey),
+        entry_field=paper.entry_field,
     )
+
+
+# The cleaning pages register on this blueprint.
+from . import cleaning  # noqa: E402, F401

@@ -87,6 +87,7 @@ from ..services.responses import (
 )
 from ..services.survey_cache import survey_questions
 from ..services.survey_topics import hint_with_note, special_topics_sentence, topics
+from . import typed_fields
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
 
@@ -364,6 +365,7 @@ def start(slug: str) -> Any:
         "respond/start.html",
         intro=texts.get(survey_intro_key(), g.language),
         privacy=texts.get(privacy_key(), g.language),
+        postcode_notice=typed_fields.privacy_sentence(survey),
         in_progress=in_progress,
         already_done=done_id is not None and not in_progress,
         session_ended=request.args.get("expired") == "1" and not in_progress,
@@ -531,6 +533,10 @@ def _question_page(
         kind = "select" if uses_select(question) else "single"
     elif kind == QuestionType.SCALE:
         kind = "single"
+    elif kind == QuestionType.DECIMAL:
+        kind = "number"
+    elif kind in (QuestionType.DATE, QuestionType.POSTCODE):
+        kind = str(kind)
     ranks = (
         [
             {
@@ -563,7 +569,7 @@ def _question_page(
         max_length=text_max_length(question),
         low=format_number(low) if low is not None else None,
         high=format_number(high) if high is not None else None,
-        decimals=not whole_numbers_only(question),
+        decimals=question.type == QuestionType.DECIMAL or not whole_numbers_only(question),
         back_url=_back_url(current, question.key),
         progress=_progress(current, question.key),
         action_url=url_for(
@@ -572,6 +578,7 @@ def _question_page(
         form_has_errors=bool(errors),
         special=is_special(question),
         count_messages=_count_messages() if question.type == QuestionType.TEXT else {},
+        **typed_fields.page_context(question, choices, invalid),
     )
 
 

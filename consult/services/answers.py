@@ -11,7 +11,9 @@ The storage contract (everybody relies on it):
 * multiple: one row per chosen code;
 * grid: one row per item, ``item_code`` + ``option_code`` (the scale point);
 * ranking: one row per ranked code, ``rank`` 1..N;
-* text: ``text``; number: ``number``.
+* text: ``text``; number and decimal: ``number``;
+* date: ``text``, YYYY-MM-DD; postcode: ``option_code`` (the ward), and the
+  postcode sector in ``text`` if the survey keeps it (see typed_answers).
 
 Two kinds of bad input are told apart. `AnswerInvalid` is something a person
 can do with the real form (nothing chosen, a number out of range, "None of
@@ -35,7 +37,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from ..extensions import db
-from ..models import Answer, Question, QuestionType, Response, ResponseStatus
+from ..models import NUMERIC_TYPES, Answer, Question, QuestionType, Response, ResponseStatus
 from . import ServiceError
 from .content import SurveyTexts
 
@@ -117,7 +119,11 @@ def first_input_id(question: Question, item: str | None = None) -> str:
     qtype = question.type
     if qtype == QuestionType.RANKING:
         return rank_field(question, 1)
-    if qtype in (QuestionType.TEXT, QuestionType.NUMBER) or uses_select(question):
+    if qtype in (QuestionType.TEXT, QuestionType.POSTCODE) or qtype in NUMERIC_TYPES:
+        return question.key
+    if qtype == QuestionType.DATE:
+        return f"{question.key}-day"
+    if uses_select(question):
         return question.key
     choices = question.choices
     return input_id(question, choices[0].code if choices else None, item)
@@ -457,8 +463,12 @@ def answer_rows(question: Question, parsed: ParsedAnswer) -> list[dict[str, Any]
         ]
     if qtype == QuestionType.TEXT:
         return [{"text": parsed.text}]
-    if qtype == QuestionType.NUMBER:
+    if qtype in NUMERIC_TYPES:
         return [{"number": parsed.number}]
+    if qtype == QuestionType.DATE:
+        return [{"text": parsed.text}]
+    if qtype == QuestionType.POSTCODE:
+        return [{"option_code": code, "text": parsed.text} for code in parsed.codes]
     return [{"option_code": code} for code in parsed.codes]
 
 
@@ -544,8 +554,12 @@ def from_rows(question: Question, rows: Iterable[AnswerRow]) -> ParsedAnswer:
         return ParsedAnswer(codes=tuple(r.option_code for r in ranked))
     if qtype == QuestionType.TEXT:
         return ParsedAnswer(text=rows[0].text)
-    if qtype == QuestionType.NUMBER:
+    if qtype in NUMERIC_TYPES:
         return ParsedAnswer(number=rows[0].number)
+    if qtype == QuestionType.DATE:
+        return ParsedAnswer(text=rows[0].text)
+    if qtype == QuestionType.POSTCODE:
+        return ParsedAnswer(codes=(rows[0].option_code,), text=rows[0].text)
     order = {o.code: o.position for o in question.choices}
     codes = sorted({r.option_code for r in rows}, key=lambda c: order.get(c, 0))
     return ParsedAnswer(codes=tuple(codes))
@@ -591,12 +605,24 @@ def form_values(question: Question, parsed: ParsedAnswer) -> dict[str, list[str]
         }
     if qtype == QuestionType.TEXT:
         return {field_name(question): [parsed.text]} if parsed.text else {}
-    if qtype == QuestionType.NUMBER:
+    if qtype in NUMERIC_TYPES:
         return (
             {field_name(question): [format_number(parsed.number)]}
             if parsed.number is not None
             else {}
         )
+    if qtype == QuestionType.DATE:
+        day = typed_answers.parse_iso(parsed.text)
+        if day is None:
+            return {}
+        return {
+            typed_answers.date_field(question, "day"): [str(day.day)],
+            typed_answers.date_field(question, "month"): [str(day.month)],
+            typed_answers.date_field(question, "year"): [str(day.year)],
+        }
+    if qtype == QuestionType.POSTCODE:
+        # The postcode itself is not kept: the form comes back with the ward.
+        return {typed_answers.ward_field(question): list(parsed.codes)}
     return {field_name(question): list(parsed.codes)}
 
 
@@ -621,6 +647,24 @@ def describe(
         ]
     if qtype == QuestionType.TEXT:
         return [parsed.text or ""]
-    if qtype == QuestionType.NUMBER:
+    if qtype in NUMERIC_TYPES:
         return [format_number(parsed.number)]
+    if qtype == QuestionType.DATE:
+        day = typed_answers.parse_iso(parsed.text)
+        return [typed_answers.show_date(day, language) if day else parsed.text or ""]
+    if qtype == QuestionType.POSTCODE:
+        ward = [texts.option(question, code, language) for code in parsed.codes]
+        return [f"{w} ({parsed.text})" if parsed.text else w for w in ward]
     return [texts.option(question, code, language) for code in parsed.codes]
+
+
+# Imported last: the typed parsers use this module's helpers.
+from . import typed_answers  # noqa: E402
+
+_PARSERS.update(
+    {
+        QuestionType.DECIMAL: typed_answers.parse_decimal,
+        QuestionType.DATE: typed_answers.parse_date,
+        QuestionType.POSTCODE: typed_answers.parse_postcode,
+    }
+)

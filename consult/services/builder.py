@@ -23,6 +23,7 @@ from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import (
     CHOICE_TYPES,
+    COMPARABLE_TYPES,
     DEMOGRAPHIC_VARIABLES,
     SPECIAL_CATEGORY_VARIABLES,
     Audience,
@@ -37,7 +38,7 @@ from ..models import (
     TextEntry,
     User,
 )
-from . import ServiceError
+from . import ServiceError, typed_answers
 from .audit import record
 from .benchmarks import current_benchmarks
 from .content import (
@@ -68,6 +69,9 @@ TYPE_LABELS = {
     QuestionType.TEXT: "Free text",
     QuestionType.NUMBER: "Number",
     QuestionType.AREA: "Area (ward or postcode district)",
+    QuestionType.DECIMAL: "Decimal number (like 1.5)",
+    QuestionType.DATE: "Date (day, month, year)",
+    QuestionType.POSTCODE: "Postcode (placed in a ward)",
 }
 # Types whose answers are picked from the question's options.
 OPTION_TYPES = CHOICE_TYPES | {QuestionType.GRID, QuestionType.RANKING}
@@ -270,9 +274,10 @@ def _validate_leaf(
                 f"{source_key} has no answer with the code(s) {', '.join(map(str, unknown))}",
                 field="codes",
             )
-    elif tests[0] != "answered" and source.type != QuestionType.NUMBER:
+    elif tests[0] != "answered" and source.type not in COMPARABLE_TYPES:
         raise ServiceError(
-            f"{source_key} is not a number question, so it cannot be compared", field="source"
+            f"{source_key} is not a number or date question, so it cannot be compared",
+            field="source",
         )
 
 
@@ -434,6 +439,7 @@ def _clean_settings(type_: str, raw: dict[str, Any]) -> dict[str, Any]:
         settings["positive_label"] = " ".join(str(raw.get("positive_label", "") or "").split())[
             :120
         ]
+    settings.update(typed_answers.clean_settings(type_, raw))
     return settings
 
 
@@ -659,9 +665,10 @@ def set_demographic(
         return
     if variable not in DEMOGRAPHIC_VARIABLES:
         raise ServiceError(f"Unknown demographic variable {variable!r}", field="variable")
-    if question.type not in (QuestionType.SINGLE, QuestionType.AREA):
+    if question.type not in (QuestionType.SINGLE, QuestionType.AREA, QuestionType.POSTCODE):
         raise ServiceError(
-            "Only single-choice and area questions can carry a demographic role", field="variable"
+            "Only single-choice, area and postcode questions can carry a demographic role",
+            field="variable",
         )
     taken = [q.key for q in survey.questions if q.demographic == variable and q.id != question.id]
     if taken:

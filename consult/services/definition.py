@@ -34,6 +34,7 @@ from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import (
     DEMOGRAPHIC_VARIABLES,
+    NUMERIC_TYPES,
     Audience,
     Option,
     OptionKind,
@@ -47,7 +48,7 @@ from ..models import (
     TranslationStatus,
     User,
 )
-from . import ServiceError
+from . import ServiceError, typed_answers
 from .audit import record
 from .frames import ordered_questions
 
@@ -60,6 +61,7 @@ MAX_TEXTS = 50_000
 MAX_TEXT_LENGTH = 10_000
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_ISO_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
 SECTION_KINDS = {"standard", "about_you", "special"}
 # Survey-wide texts (title, introduction, privacy notice, and any the product adds).
 SURVEY_TEXT_PATTERN = re.compile(r"^survey\.[a-z][a-z0-9_]{0,60}$")
@@ -229,9 +231,12 @@ def _check_condition(
     for name in COMPARISONS:
         if name in condition:
             value = condition[name]
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if target.get("type") == QuestionType.DATE:
+                if not isinstance(value, str) or not _ISO_DATE.match(value):
+                    problems.append(f"{where}: '{name}' needs a date written YYYY-MM-DD")
+            elif isinstance(value, bool) or not isinstance(value, int | float):
                 problems.append(f"{where}: '{name}' needs a number")
-            elif target.get("type") != QuestionType.NUMBER:
+            elif target.get("type") not in NUMERIC_TYPES:
                 problems.append(
                     f"{where}: '{name}' compares numbers, but {source} is not a number question"
                 )
@@ -340,6 +345,11 @@ def definition_problems(document: dict[str, Any]) -> list[str]:
             problems.append(f"{where}: unknown demographic variable {demographic!r}")
         if not isinstance(q.get("settings", {}), dict):
             problems.append(f"{where}: 'settings' must be an object")
+        elif q.get("type") in (QuestionType.DECIMAL, QuestionType.DATE, QuestionType.POSTCODE):
+            try:
+                typed_answers.clean_settings(q["type"], q.get("settings") or {})
+            except ServiceError as error:
+                problems.append(f"{where}: {error.message}")
         bank_key = q.get("bank_key")
         if bank_key is not None and not isinstance(bank_key, str):
             problems.append(f"{where}: 'bank_key' must be text")

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..extensions import db
-from ..models import Question, QuestionType, Response, ResponseStatus, Survey
+from ..models import NUMERIC_TYPES, Question, QuestionType, Response, ResponseStatus, Survey
 
 META_COLUMNS = ("resp_reference", "resp_language", "resp_channel", "resp_submitted_at")
 CHUNK_SIZE = 2000
@@ -116,8 +116,12 @@ def timestamp_text(value: datetime | None) -> str | None:
 _STORED_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?")
 
 
-_CODES = frozenset({QuestionType.SINGLE, QuestionType.SCALE, QuestionType.AREA})
-_VALUES = frozenset({QuestionType.NUMBER, QuestionType.TEXT})
+# A postcode answer is the ward it maps to: a code, as an area answer is.
+_CODES = frozenset(
+    {QuestionType.SINGLE, QuestionType.SCALE, QuestionType.AREA, QuestionType.POSTCODE}
+)
+# Dates are read as their stored text, YYYY-MM-DD.
+_VALUES = NUMERIC_TYPES | {QuestionType.TEXT, QuestionType.DATE}
 
 
 @dataclass
@@ -189,7 +193,7 @@ class _AnswerReader:
             if question is None:
                 question = _Question(slot.question_id, slot.question_type)
                 if slot.question_type in _VALUES:
-                    value = "number" if slot.question_type == QuestionType.NUMBER else "text"
+                    value = "number" if slot.question_type in NUMERIC_TYPES else "text"
                     question.sql = f'SELECT response_id, "{value}" {where}'
                 else:
                     select_list = ", ".join(
@@ -411,7 +415,7 @@ def response_frame(
     values = np.concatenate(parts) if parts else np.empty((0, len(slots)), dtype=object)
     answers: dict[str, pd.Series] = {}
     for j, (question, column) in enumerate(columns):
-        if question.type in (QuestionType.NUMBER, QuestionType.MULTIPLE, QuestionType.RANKING):
+        if question.type in NUMERIC_TYPES | {QuestionType.MULTIPLE, QuestionType.RANKING}:
             answers[column.name] = pd.Series(
                 np.array(values[:, j], dtype=np.float64), index=index, dtype="float64"
             )

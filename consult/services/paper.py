@@ -98,7 +98,15 @@ def _posted_values(question: Question, form: Any) -> dict[str, list[str]]:
     typed = (form.get(entry_field(question)) or "").strip()
     if not typed:
         return {}
-    if qtype in (QuestionType.TEXT, QuestionType.NUMBER):
+    if qtype in (QuestionType.TEXT, QuestionType.NUMBER, QuestionType.DECIMAL):
+        return {key: [typed]}
+    if qtype == QuestionType.DATE:
+        return _date_values(question, typed)
+    if qtype == QuestionType.POSTCODE:
+        # A ward's printed number (or code) where the form gives the ward;
+        # otherwise the postcode, which finds the ward and is not kept.
+        if typed.isdigit() or typed in {o.code for o in question.choices}:
+            return {f"{key}-ward": [_to_code(question, typed)]}
         return {key: [typed]}
     if qtype == QuestionType.MULTIPLE:
         return {key: [_to_code(question, part) for part in SPLIT.split(typed) if part]}
@@ -109,6 +117,22 @@ def _posted_values(question: Question, form: Any) -> dict[str, list[str]]:
             for rank, part in enumerate(parts, start=1)
         }
     return {key: [_to_code(question, typed)]}
+
+
+_DATE_SPLIT = re.compile(r"[\s/.\-]+")
+
+
+def _date_values(question: Question, typed: str) -> dict[str, list[str]]:
+    """ "27 3 2007", "27/03/2007" or "2007-03-27" as the three date fields."""
+    parts = [p for p in _DATE_SPLIT.split(typed) if p]
+    if len(parts) == 3 and len(parts[0]) == 4:
+        parts = [parts[2], parts[1], parts[0]]
+    if len(parts) != 3:
+        raise ServiceError(f"{typed!r} is not a date: type the day, month and year, like 27 3 2007")
+    return {
+        f"{question.key}-{part}": [value]
+        for part, value in zip(("day", "month", "year"), parts, strict=True)
+    }
 
 
 @dataclass
@@ -309,9 +333,9 @@ def _show(question: Question, answer: ParsedAnswer | None) -> str:
         return "(blank)"
     if question.type == QuestionType.GRID:
         return "; ".join(f"{item}: {code}" for item, code in sorted(answer.items.items()))
-    if question.type == QuestionType.TEXT:
+    if question.type in (QuestionType.TEXT, QuestionType.DATE):
         return answer.text or ""
-    if question.type == QuestionType.NUMBER:
+    if question.type in (QuestionType.NUMBER, QuestionType.DECIMAL):
         value = answer.number
         return str(int(value)) if value is not None and float(value).is_integer() else str(value)
     return ", ".join(answer.codes)

@@ -12,7 +12,8 @@ Conditions (`Question.show_if`) are JSON:
   includes one of the codes (a grid condition may name an ``"item"``);
 * ``{"question": k, "not_in": [...]}`` – answered, and none of the codes;
 * ``{"question": k, "answered": true}`` (or ``false``);
-* ``{"question": k, "gte": 16}`` (also ``gt``, ``lt``, ``lte``) for numbers;
+* ``{"question": k, "gte": 16}`` (also ``gt``, ``lt``, ``lte``) for numbers
+  and decimals, and with a YYYY-MM-DD bound for dates;
 * ``{"all": [...]}``, ``{"any": [...]}``, ``{"not": {...}}``.
 
 A condition may only look back: answers to questions later in the survey, or
@@ -25,6 +26,7 @@ database, so the officer paper-entry screen and the exports can use it too."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -32,6 +34,7 @@ from typing import Any, Protocol
 from ..models import Question
 
 CONSENT = "consent"
+_ISO_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
 QUESTION = "question"
 # The code an age question uses for children; a question can name its own in
 # settings["under_16_codes"].
@@ -235,6 +238,19 @@ def _holds(condition: Any, answers: Mapping[str, AnswerLike]) -> bool:
     comparisons = {"gt": float.__gt__, "gte": float.__ge__, "lt": float.__lt__, "lte": float.__le__}
     for name, compare in comparisons.items():
         if name in condition:
+            text = getattr(answer, "text", None)
+            if answer.number is None and isinstance(text, str) and _ISO_DATE.match(text):
+                # A date answer (YYYY-MM-DD) against a date: as strings, they
+                # order as the dates do.
+                bound = str(condition[name])
+                if not _ISO_DATE.match(bound):
+                    return True
+                return {
+                    "gt": text > bound,
+                    "gte": text >= bound,
+                    "lt": text < bound,
+                    "lte": text <= bound,
+                }[name]
             if answer.number is None:
                 return False
             try:

@@ -40,6 +40,7 @@ from ..analysis.questions import (
 from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import (
+    NUMERIC_TYPES,
     Answer,
     AnswerTheme,
     Question,
@@ -240,7 +241,7 @@ def _plan(
     codes = substantive(question)
     positive = positive_codes(question)
     sets: list[IndicatorSet] = []
-    if qtype in (QuestionType.SINGLE, QuestionType.SCALE, QuestionType.AREA):
+    if qtype in (QuestionType.SINGLE, QuestionType.SCALE, QuestionType.AREA, QuestionType.POSTCODE):
         if key not in frame.columns or not codes:
             return None
         sets.append(categorical_set(key, frame[key], codes, missing_codes=missing))
@@ -270,7 +271,7 @@ def _plan(
             return None
         top_n = int((question.settings or {}).get("top_n", 3) or 3)
         sets.append(top_n_set(key, frame[columns], [c.split("__", 1)[1] for c in columns], top_n))
-    elif qtype == QuestionType.NUMBER:
+    elif qtype in NUMERIC_TYPES:
         if key not in frame.columns:
             return None
         edges = (question.settings or {}).get("bands")
@@ -281,6 +282,17 @@ def _plan(
             categorical_set(key, pd.Series(assigned, index=frame.index, dtype=object), band_labels)
         )
         return _Plan(question, sets, labels, items, band_labels)
+    elif qtype == QuestionType.DATE:
+        # Dates are stored as YYYY-MM-DD: their results are the share in each month.
+        if key not in frame.columns:
+            return None
+        months = frame[key].astype(object).where(frame[key].notna(), None)
+        months = months.map(lambda v: str(v)[:7] if v else None)
+        order = sorted({m for m in months if m})
+        if not order:
+            return _Plan(question, [], labels, items, [])
+        sets.append(categorical_set(key, months, order))
+        return _Plan(question, sets, labels, items, order)
     elif qtype == QuestionType.TEXT:
         found = (themes.themes.get(key) if themes else None) or []
         if not found or themes is None:
@@ -403,7 +415,7 @@ def question_results(
             result.positive = _rows(parts[1], plan)
             result.positive_label = positive_label(question, texts, language)
         result.nonanswers = _nonanswers(question, frame, plan.labels)
-        if question.type == QuestionType.NUMBER:
+        if question.type in NUMERIC_TYPES:
             result.number = number_summary(
                 frame[question.key], weights=w, replicates=rep, min_base=base
             )
@@ -585,7 +597,7 @@ def crosstab(
         )
         rows = _rows(table, plan)
     numbers: dict[str, NumberSummary] = {}
-    if question.type == QuestionType.NUMBER and question.key in frame.columns:
+    if question.type in NUMERIC_TYPES and question.key in frame.columns:
         values = frame[question.key].to_numpy(dtype=np.float64)
         g = groups.to_numpy(dtype=object)
         for name in order:
@@ -929,6 +941,8 @@ def sheet_rows(results: Sequence[QuestionResult], min_cell: int) -> list[list[An
             QuestionType.MULTIPLE: "share_choosing",
             QuestionType.RANKING: f"top_{result.top_n}_share",
             QuestionType.NUMBER: "band_share",
+            QuestionType.DECIMAL: "band_share",
+            QuestionType.DATE: "month_share",
         }.get(QuestionType(result.type), "share")
         for r in result.rows:
             share_row(result, r, measure, result.type)

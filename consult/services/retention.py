@@ -40,6 +40,7 @@ from sqlalchemy import delete, func, select, update
 from ..extensions import db
 from ..models import (
     Answer,
+    AnswerCorrection,
     Invitation,
     Partnership,
     Question,
@@ -148,6 +149,12 @@ def _apply(survey: Survey, outcome: RetentionOutcome) -> None:
     db.session.execute(
         delete(Answer)
         .where(Answer.response_id.in_(ids))
+        .execution_options(synchronize_session=False)
+    )
+    # Corrections hold old and new answers: they go with the answers.
+    db.session.execute(
+        delete(AnswerCorrection)
+        .where(AnswerCorrection.response_id.in_(ids))
         .execution_options(synchronize_session=False)
     )
     # SQLite does not enforce the foreign key's ON DELETE SET NULL.
@@ -270,7 +277,7 @@ def _weighted_mean(values: np.ndarray, mask: np.ndarray, w: np.ndarray) -> float
 
 def _aggregate(question: Question, frame: pd.DataFrame, w: np.ndarray) -> list[dict[str, object]]:
     key, kind = question.key, question.type
-    if kind in (QuestionType.SINGLE, QuestionType.SCALE, QuestionType.AREA):
+    if kind in (QuestionType.SINGLE, QuestionType.SCALE, QuestionType.AREA, QuestionType.POSTCODE):
         values = frame[key] if key in frame else pd.Series(dtype="object")
         answered = values.notna().to_numpy()
         return [
@@ -308,11 +315,11 @@ def _aggregate(question: Question, frame: pd.DataFrame, w: np.ndarray) -> list[d
                 _row(key, picked, answered, w, code=o.code, mean=_weighted_mean(ranks, picked, w))
             )
         return rows
-    if kind == QuestionType.NUMBER:
+    if kind in (QuestionType.NUMBER, QuestionType.DECIMAL):
         numbers = frame[key].to_numpy(dtype="float64")
         answered = ~np.isnan(numbers)
         return [_row(key, answered, answered, w, mean=_weighted_mean(numbers, answered, w))]
-    if kind == QuestionType.TEXT:
+    if kind in (QuestionType.TEXT, QuestionType.DATE):
         texts = frame[key]
         answered = (texts.notna() & (texts.astype("string").str.strip() != "")).to_numpy(dtype=bool)
         return [_row(key, answered, answered, w)]
@@ -375,6 +382,7 @@ def erase_response(partnership: Partnership, reference: str, by: User | None) ->
     )
     erasure = Erasure(response.reference, survey.slug, response.status, answers)
     db.session.execute(delete(Answer).where(Answer.response_id == response.id))
+    db.session.execute(delete(AnswerCorrection).where(AnswerCorrection.response_id == response.id))
     db.session.execute(
         update(Invitation).where(Invitation.response_id == response.id).values(response_id=None)
     )

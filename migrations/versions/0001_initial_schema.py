@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-05 00:34:38.411575
+Create Date: 2026-12-05 00:36:03.196599
 
 """
 
@@ -145,6 +145,36 @@ def upgrade():
         )
 
     op.create_table(
+        "postcode_lookup_set",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("partnership_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("note", sa.String(length=500), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_postcode_lookup_set_created_by_id_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["partnership_id"],
+            ["partnership.id"],
+            name=op.f("fk_postcode_lookup_set_partnership_id_partnership"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_postcode_lookup_set")),
+        sa.UniqueConstraint(
+            "partnership_id", "version", name=op.f("uq_postcode_lookup_set_partnership_id_version")
+        ),
+    )
+    with op.batch_alter_table("postcode_lookup_set", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_postcode_lookup_set_partnership_id"), ["partnership_id"], unique=False
+        )
+
+    op.create_table(
         "survey",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("partnership_id", sa.Integer(), nullable=False),
@@ -212,6 +242,28 @@ def upgrade():
             batch_op.f("ix_population_benchmark_benchmark_set_id"),
             ["benchmark_set_id"],
             unique=False,
+        )
+
+    op.create_table(
+        "postcode_ward",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("lookup_set_id", sa.Integer(), nullable=False),
+        sa.Column("postcode", sa.String(length=8), nullable=False),
+        sa.Column("ward_code", sa.String(length=60), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["lookup_set_id"],
+            ["postcode_lookup_set.id"],
+            name=op.f("fk_postcode_ward_lookup_set_id_postcode_lookup_set"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_postcode_ward")),
+        sa.UniqueConstraint(
+            "lookup_set_id", "postcode", name=op.f("uq_postcode_ward_lookup_set_id_postcode")
+        ),
+    )
+    with op.batch_alter_table("postcode_ward", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_postcode_ward_lookup_set_id"), ["lookup_set_id"], unique=False
         )
 
     op.create_table(
@@ -501,6 +553,42 @@ def upgrade():
         )
 
     op.create_table(
+        "answer_correction",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("response_id", sa.Integer(), nullable=False),
+        sa.Column("question_id", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=20), nullable=False),
+        sa.Column("old_value", sa.Text(), nullable=False),
+        sa.Column("new_value", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["question_id"],
+            ["question.id"],
+            name=op.f("fk_answer_correction_question_id_question"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["response_id"],
+            ["response.id"],
+            name=op.f("fk_answer_correction_response_id_response"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user_account.id"],
+            name=op.f("fk_answer_correction_user_id_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_answer_correction")),
+    )
+    with op.batch_alter_table("answer_correction", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_answer_correction_response_id"), ["response_id"], unique=False
+        )
+
+    op.create_table(
         "option",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("question_id", sa.Integer(), nullable=False),
@@ -597,6 +685,10 @@ def downgrade():
 
     op.drop_table("text_theme")
     op.drop_table("option")
+    with op.batch_alter_table("answer_correction", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_answer_correction_response_id"))
+
+    op.drop_table("answer_correction")
     with op.batch_alter_table("answer", schema=None) as batch_op:
         batch_op.drop_index("ix_answer_question")
 
@@ -628,6 +720,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_priority_decision_survey_id"))
 
     op.drop_table("priority_decision")
+    with op.batch_alter_table("postcode_ward", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_postcode_ward_lookup_set_id"))
+
+    op.drop_table("postcode_ward")
     with op.batch_alter_table("population_benchmark", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_population_benchmark_benchmark_set_id"))
 
@@ -636,6 +732,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_survey_partnership_id"))
 
     op.drop_table("survey")
+    with op.batch_alter_table("postcode_lookup_set", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_postcode_lookup_set_partnership_id"))
+
+    op.drop_table("postcode_lookup_set")
     with op.batch_alter_table("partner_organisation", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_partner_organisation_partnership_id"))
 

@@ -77,7 +77,12 @@ def codebook(
         }
         qtype = question.type
         for column in question_columns(question):
-            if qtype in (QuestionType.SINGLE, QuestionType.AREA, QuestionType.SCALE):
+            if qtype in (
+                QuestionType.SINGLE,
+                QuestionType.AREA,
+                QuestionType.SCALE,
+                QuestionType.POSTCODE,
+            ):
                 measure = "ordinal" if qtype == QuestionType.SCALE else "nominal"
                 values = _choice_values(question, texts, language)
                 result.append(
@@ -121,8 +126,12 @@ def codebook(
                         **common,
                     )
                 )
-            elif qtype == QuestionType.NUMBER:
+            elif qtype in (QuestionType.NUMBER, QuestionType.DECIMAL):
                 result.append(Variable(column.name, prompt, "number", "scale", **common))
+            elif qtype == QuestionType.DATE:
+                # YYYY-MM-DD text in every format: a date, never free text, so
+                # the free-text policy does not drop it.
+                result.append(Variable(column.name, prompt, "date", "scale", **common))
             else:
                 result.append(Variable(column.name, prompt, "text", "nominal", **common))
     result.append(Variable("weight", "Survey weight (mean 1)", "weight", "scale"))

@@ -247,7 +247,9 @@ def write_xlsx(
                 export.survey, export.variables, export.weighting, chunk_size=chunk_size
             ),
             text_columns=[
-                j for j, v in enumerate(export.variables) if v.kind in ("code", "text", "meta")
+                j
+                for j, v in enumerate(export.variables)
+                if v.kind in ("code", "text", "meta", "date")
             ],
         )
     writer.sheet("Labels", [LABEL_COLUMNS, *label_rows(export, escape=False)])

@@ -69,10 +69,12 @@ def write_sav(export: Export, path: str, *, chunk_size: int = CHUNK_SIZE) -> Non
         if parts:
             data[v.name] = np.concatenate(parts)
         else:
-            data[v.name] = np.array([], dtype=object if v.kind in ("text", "meta") else np.float64)
+            data[v.name] = np.array(
+                [], dtype=object if v.kind in ("text", "meta", "date") else np.float64
+            )
     frame = pd.DataFrame(data)
     for v in variables:
-        if v.kind in ("text", "meta"):
+        if v.kind in ("text", "meta", "date"):
             frame[v.name] = frame[v.name].astype(object)
     value_labels: dict[str, dict[float, str]] = {}
     missing_ranges: dict[str, list[Any]] = {}
