@@ -286,9 +286,12 @@ def _plan(
         # Dates are stored as YYYY-MM-DD: their results are the share in each month.
         if key not in frame.columns:
             return None
-        months = frame[key].astype(object).where(frame[key].notna(), None)
-        months = months.map(lambda v: str(v)[:7] if v else None)
-        order = sorted({m for m in months if m})
+        months = pd.Series(
+            [v[:7] if isinstance(v, str) and v else None for v in frame[key].to_numpy(object)],
+            index=frame.index,
+            dtype=object,
+        )
+        order = sorted({m for m in months if m is not None})
         if not order:
             return _Plan(question, [], labels, items, [])
         sets.append(categorical_set(key, months, order))
