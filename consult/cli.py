@@ -218,6 +218,10 @@ def register_cli(app: Flask) -> None:
         click.echo(f"{export.weighting.describe()}")
         click.echo("Wrote " + " and ".join(written))
 
+    from .cli_imports import register_import_commands
+
+    register_import_commands(consult)
+
 
 def _partnership(slug: str) -> Partnership:
     partnership = db.session.scalars(select(Partnership).filter_by(slug=slug)).first()
