@@ -399,3 +399,64 @@ def test_the_command_line_imports_and_refuses_with_status_1(app, tmp_path):
     with app.app_context():
         assert db.session.scalars(sa.select(Response.channel)).all() == ["paper"]
         assert db.session.scalar(sa.select(sa.func.count(Answer.id))) == 2
+
+
+def test_an_officer_imports_through_the_page_and_sees_every_problem(app, client, signed_in):
+    signed_in("officer")
+    with app.app_context():
+        survey = build_survey()
+        db.session.commit()
+        survey_id = survey.id
+    url = f"/manage/surveys/{survey_id}/import-responses"
+    assert client.get(url).status_code == 200
+    token = client.csrf_token(url)
+    bad = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "channel": "paper",
+            "file": (io.BytesIO(csv_bytes("P001,nonsense,maybe,,,,,,,,,,,,,")), "bad.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 400
+    page = bad.get_data(as_text=True)
+    assert "Problems in the file (2)" in page
+    assert "&#39;nonsense&#39; is not an answer to safe_day" in page
+    assert "&#39;maybe&#39; is not an answer to victim" in page
+    checked = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "channel": "paper",
+            "dry_run": "yes",
+            "file": (io.BytesIO(csv_bytes("P001,very_safe,no,,,,,,,,,,,,,")), "good.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert checked.status_code == 200
+    assert "1 would be stored" in checked.get_data(as_text=True)
+    done = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "channel": "paper",
+            "file": (io.BytesIO(csv_bytes("P001,very_safe,no,,,,,,,,,,,,,")), "good.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert done.status_code == 302
+    assert "Imported 1 new response" in client.get(done.headers["Location"]).get_data(as_text=True)
+    empty = client.post(url, data={"csrf_token": token, "channel": "paper"})
+    assert empty.status_code == 400
+    with app.app_context():
+        assert db.session.scalars(sa.select(Response.channel)).all() == ["paper"]
+
+
+def test_a_viewer_cannot_import(app, client, signed_in):
+    signed_in("viewer")
+    with app.app_context():
+        survey = build_survey()
+        db.session.commit()
+        survey_id = survey.id
+    assert client.get(f"/manage/surveys/{survey_id}/import-responses").status_code == 403

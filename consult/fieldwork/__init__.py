@@ -135,3 +135,7 @@ def compare(survey_id: int):
         comparisons=comparisons,
         batches=paper.batches(survey),
     )
+
+
+# The printable questionnaire and the response import register on this blueprint.
+from . import paper_files  # noqa: E402,F401

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from flask_babel import force_locale
 from sqlalchemy import insert, select
 
 from ..extensions import db
@@ -83,6 +84,10 @@ YES = {"yes", "y", "true", "1", "x", "ticked", "chosen"}
 NO = {"no", "n", "false", "0", ""}
 SPLIT = re.compile(r"\s*[;|]\s*")
 EXCEL_EPOCH = datetime(1899, 12, 30)
+# Answers that are one option code per field: checked by the column mapping.
+SIMPLE_TYPES = frozenset(
+    {QuestionType.SINGLE, QuestionType.SCALE, QuestionType.AREA, QuestionType.GRID}
+)
 
 
 @dataclass(frozen=True)
@@ -192,6 +197,8 @@ def _blank(value: Any) -> bool:
 def _text(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, str):
+        return value.strip() if value.isascii() else unicodedata.normalize("NFC", value).strip()
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return unicodedata.normalize("NFC", str(value)).strip()
@@ -337,17 +344,64 @@ class _Row:
     digest: str
 
 
-class _Optional:
-    """A question seen as optional: a blank cell is "no answer", as on a
-    paper form, not a refusal."""
+class _Section:
+    def __init__(self, position: int, kind: str) -> None:
+        self.position = position
+        self.kind = kind
+
+
+class _Choice:
+    def __init__(self, code: str, exclusive: bool, is_missing: bool, position: int) -> None:
+        self.code = code
+        self.exclusive = exclusive
+        self.is_missing = is_missing
+        self.position = position
+
+
+class _QuestionView:
+    """What the answer rules and the routing read of a question, copied once
+    into plain attributes: the rules run for every cell of the file, and
+    reading ORM attributes ten thousand times over costs more than the rules.
+    Seen as optional: a blank cell is "no answer", as on a paper form."""
 
     required = False
 
     def __init__(self, question: Question) -> None:
-        self._question = question
+        self.id = question.id
+        self.survey_id = question.survey_id
+        self.key = question.key
+        self.type = question.type
+        self.position = question.position
+        self.show_if = question.show_if
+        self.demographic = question.demographic
+        self.special_category = question.special_category
+        self.settings = dict(question.settings or {})
+        section = question.section
+        self.section = _Section(section.position, section.kind) if section is not None else None
+        self.choices = [
+            _Choice(o.code, o.exclusive, o.is_missing, o.position) for o in question.choices
+        ]
+        self.items = [
+            _Choice(o.code, o.exclusive, o.is_missing, o.position) for o in question.items
+        ]
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._question, name)
+
+def _condition_sources(condition: Any) -> set[str]:
+    if not isinstance(condition, dict):
+        return set()
+    found: set[str] = set()
+    for part in (condition.get("all") or []) + (condition.get("any") or []):
+        found |= _condition_sources(part)
+    found |= _condition_sources(condition.get("not"))
+    if isinstance(condition.get("question"), str):
+        found.add(condition["question"])
+    return found
+
+
+def _signature(answer: ParsedAnswer | None) -> Any:
+    if answer is None:
+        return None
+    return (answer.codes, tuple(sorted(answer.items.items())), answer.text, answer.number)
 
 
 def parse_when(value: Any) -> datetime | None:
@@ -396,13 +450,18 @@ class _Checker:
     def __init__(self, survey: Survey, columns: list[_Column], default_channel: str) -> None:
         self.survey = survey
         self.columns = columns
-        self.questions = ordered_questions(survey)
+        self.questions: list[Any] = [_QuestionView(q) for q in ordered_questions(survey)]
         self.values = _Values(survey, self.questions)
         self.default_channel = default_channel
         self.now = now_utc()
         self.languages = {code: code for code in survey.languages}
         for code in survey.languages:
             self.languages[LANGUAGES[code].english_name.casefold()] = code
+        self.routing_sources = sorted(
+            {key for q in self.questions for key in _condition_sources(q.show_if)}
+            | {q.key for q in self.questions if q.demographic == "age_band"}
+        )
+        self.paths: dict[tuple[Any, ...], frozenset[str]] = {}
         self.by_question: dict[int, list[_Column]] = {}
         for column in columns:
             if column.question is not None:
@@ -499,13 +558,23 @@ class _Checker:
             answer_columns[question.key] = first
             if not posted:
                 continue
+            if question.type in SIMPLE_TYPES:
+                # Every code came from the question's own options (`_Values`),
+                # one per field: what parse_answer would return, without it.
+                if question.type == QuestionType.GRID:
+                    items = {name[len(question.key) + 1 :]: v[0] for name, v in posted.items()}
+                    answers[question.id] = (question, ParsedAnswer(items=items))
+                elif len(posted[question.key]) == 1:
+                    answers[question.id] = (
+                        question,
+                        ParsedAnswer(codes=(posted[question.key][0],)),
+                    )
+                else:
+                    problems.append(Problem(line, first.name, "give one answer, not several"))
+                continue
             try:
-                parsed = parse_answer(
-                    _Optional(question),  # type: ignore[arg-type]
-                    posted,
-                    "en",
-                    self.values.texts,
-                )
+                # The caller holds one English locale for the whole file.
+                parsed = parse_answer(question, posted, "", self.values.texts)
             except AnswerInvalid as error:
                 problems.append(Problem(line, first.name, error.errors[0].message))
                 continue
@@ -528,10 +597,9 @@ class _Checker:
                 )
             )
         else:
-            by_key = {q.key: a for q, a in answers.values()}
-            path = compute_path(self.questions, by_key, consent)
-            for question in path.skipped:
-                if question.id in answers and not is_special(question):
+            skipped = self._skipped(answers, consent)
+            for question in self.questions:
+                if question.id in answers and question.key in skipped and not is_special(question):
                     problems.append(
                         Problem(
                             line,
@@ -542,7 +610,7 @@ class _Checker:
                     )
         if len(problems) > start:
             return None
-        digest_source = "\x1f".join(_text(c) for c in cells)
+        digest_source = "\x1f".join("" if c is None else str(c) for c in cells)
         return _Row(
             line,
             external_id,
@@ -553,6 +621,21 @@ class _Checker:
             answers,
             hashlib.sha256(digest_source.encode("utf-8")).hexdigest(),
         )
+
+    def _skipped(
+        self, answers: dict[int, tuple[Any, ParsedAnswer]], consent: bool | None
+    ) -> frozenset[str]:
+        """Keys of the questions the routing skips for these answers. The
+        path depends only on the answers conditions (and the under-16 rule)
+        look at, so rows that agree on those share one computed path."""
+        by_key = {q.key: a for q, a in answers.values()}
+        signature = (consent,) + tuple(_signature(by_key.get(key)) for key in self.routing_sources)
+        skipped = self.paths.get(signature)
+        if skipped is None:
+            path = compute_path(self.questions, by_key, consent)
+            skipped = frozenset(q.key for q in path.skipped)
+            self.paths[signature] = skipped
+        return skipped
 
     def _posted(
         self,
@@ -674,20 +757,21 @@ def import_responses(
         raise ImportRefused(report)
     checker = _Checker(survey, columns, CHANNELS[channel])
     parsed: list[_Row] = []
-    for line, cells in rows:
-        if all(_blank(c) for c in cells):
-            report.notes.append(f"line {line}: blank, skipped")
-            continue
-        overflow = [c for c in cells[len(header) :] if not _blank(c)]
-        if overflow:
-            report.problems.append(
-                Problem(line, "", "the row has more cells than the header has columns")
-            )
-            continue
-        row = checker.row(line, cells, report.problems)
-        if row is not None:
-            parsed.append(row)
-        report.rows += 1
+    # Messages in English (officer pages and the command line are English).
+    with force_locale("en"):
+        for line, cells in rows:
+            if all(_blank(c) for c in cells):
+                report.notes.append(f"line {line}: blank, skipped")
+                continue
+            if any(not _blank(c) for c in cells[len(header) :]):
+                report.problems.append(
+                    Problem(line, "", "the row has more cells than the header has columns")
+                )
+                continue
+            row = checker.row(line, cells, report.problems)
+            if row is not None:
+                parsed.append(row)
+            report.rows += 1
     # Keys: the external id, else the row's digest and how many identical
     # rows came before it (two residents may give the same answers).
     seen_ids: dict[str, int] = {}
@@ -807,7 +891,7 @@ def _store(survey: Survey, rows: list[tuple[_Row, str]], by: User | None) -> Non
                     }
                 )
     for chunk in _chunks(values, 5000):
-        db.session.execute(insert(Answer), chunk)
+        db.session.execute(insert(Answer.__table__), chunk)  # type: ignore[arg-type]
     db.session.flush()
 
 
