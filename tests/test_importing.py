@@ -460,3 +460,64 @@ def test_a_viewer_cannot_import(app, client, signed_in):
         db.session.commit()
         survey_id = survey.id
     assert client.get(f"/manage/surveys/{survey_id}/import-responses").status_code == 403
+
+
+def test_a_contractors_500_paper_forms_import_once_and_count_as_paper(app, client, signed_in):
+    """The issue's acceptance: 500 keyed paper forms, imported, imported again
+    as a no-op, and shown by channel on the fieldwork monitor."""
+    import random
+
+    from consult.services.fieldwork import monitor
+
+    signed_in("viewer")
+    rng = random.Random(12)
+    lines = []
+    for n in range(1, 501):
+        victim = rng.choice(["1", "2"])
+        reported = rng.choice(["1", "2"]) if victim == "1" else ""
+        lines.append(
+            f"P{n:04d},{rng.randint(1, 4)},{victim},{reported},{rng.randint(0, 1)},0,0,"
+            f"1,,2,{rng.choice(['1', '2'])},,{rng.randint(0, 60)},,,"
+        )
+    content = csv_bytes(*lines, bom=True, sep=";")
+    with app.app_context():
+        survey = build_survey()
+        first = import_responses(survey, content, "contractor.csv", channel="paper")
+        db.session.commit()
+        second = import_responses(survey, content, "contractor.csv", channel="paper")
+        db.session.commit()
+        assert (first.stored, second.stored, second.already) == (500, 0, 500)
+        assert monitor(survey).by_channel == [("paper", 500)]
+        survey_id = survey.id
+    page = client.get(f"/manage/surveys/{survey_id}/fieldwork").get_data(as_text=True)
+    assert "Paper" in page and "500" in page
+
+
+def test_a_child_never_has_special_category_answers_even_with_consent(app_context):
+    survey = build_survey()
+    main = next(s for s in survey.sections if s.key == "main")
+    add_question(
+        survey,
+        main,
+        key="age_band",
+        type="single",
+        prompt={"en": "Age?"},
+        demographic="age_band",
+        options=[
+            {"code": "under_16", "label": {"en": "Under 16"}},
+            {"code": "aged_16_plus", "label": {"en": "16 or over"}},
+        ],
+    )
+    db.session.flush()
+    db.session.refresh(survey)
+    header = "external_id,age_band,consent,religion"
+    with pytest.raises(ImportRefused) as refused:
+        import_responses(
+            survey,
+            csv_bytes("C1,under_16,yes,christian", "C2,aged_16_plus,yes,christian", header=header),
+            "a.csv",
+        )
+    assert [str(p) for p in refused.value.report.problems] == [
+        "line 2, column religion: religion is not asked after this row's earlier answers "
+        "(the routing skips it), so it cannot have an answer"
+    ]

@@ -255,3 +255,17 @@ def test_a_viewer_cannot_download_it(app, client, signed_in):
         survey_id = survey.id
     assert client.get(f"/manage/surveys/{survey_id}/printable.pdf").status_code == 403
     assert client.get(f"/manage/surveys/{survey_id}/printable").status_code == 403
+
+
+def test_the_pdf_follows_every_edit(app_context):
+    survey = build_survey()
+    first = render_pdf(survey, "en")
+    assert render_pdf(survey, "en") == first
+    survey.partnership.return_address = "New address"
+    assert "New address" in pdf_text(render_pdf(survey, "en"))
+    from consult.services.content import set_text
+
+    set_text(survey, "q.victim.prompt", "en", "Has anyone harmed you?")
+    db.session.flush()
+    db.session.refresh(survey)
+    assert "2. Has anyone harmed you?" in " ".join(pdf_text(render_pdf(survey, "en")).split())

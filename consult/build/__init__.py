@@ -960,10 +960,15 @@ def import_xlsform():
             db.session.commit()
             for note in result.notes[:50]:
                 flash(note, "error")
+            if len(result.notes) > 50:
+                flash(
+                    f"… and {len(result.notes) - 50} more (import-xlsform on the command line lists them all).",
+                    "error",
+                )
             flash(
                 f"Questionnaire imported: {len(result.survey.questions)} question(s)"
                 + (
-                    f"; {len(result.notes)} row(s) could not be brought in exactly, listed above."
+                    f"; {len(result.notes)} row(s) or column(s) could not be brought in exactly, listed above."
                     if result.notes
                     else "."
                 ),

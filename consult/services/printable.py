@@ -14,6 +14,8 @@ right-to-left language lays the page out right to left."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,7 @@ from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import Question, QuestionType, Survey
 from . import ServiceError
@@ -264,14 +267,41 @@ def render_html(survey: Survey, language: str) -> str:
         )
 
 
+# Typesetting a long questionnaire takes seconds (Nastaliq most), and
+# officers download the same one again and again while printing runs: keep
+# the last few PDFs per process, keyed on everything printed on them. The
+# survey's version (`updated_at`) moves with every edit of its questions or
+# texts (see survey_cache).
+_MAX_CACHED = 16
+_cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
 def render_pdf(survey: Survey, language: str) -> bytes:
     """The questionnaire as PDF bytes. Nothing is fetched over the network:
     the page carries its own styles and the fonts are the system's."""
     from weasyprint import HTML
 
+    db.session.flush()  # pending edits move the survey's version first
+    key = (
+        survey.id,
+        survey.updated_at,
+        language,
+        survey.partnership.name,
+        survey.partnership.return_address,
+    )
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None:
+        return cached
     html = render_html(survey, language)
     document = HTML(string=html, base_url=None, url_fetcher=_no_fetch)
-    return bytes(document.write_pdf())
+    pdf = bytes(document.write_pdf())
+    with _cache_lock:
+        _cache[key] = pdf
+        while len(_cache) > _MAX_CACHED:
+            _cache.popitem(last=False)
+    return pdf
 
 
 def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
