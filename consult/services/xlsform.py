@@ -20,6 +20,7 @@ from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import OptionKind, Partnership, Question, QuestionType, Survey, User
 from . import ServiceError
+from .answers import format_number
 from .audit import record
 from .builder import validate_condition
 from .content import (
@@ -156,6 +157,15 @@ def export_xlsform(survey: Survey) -> bytes:
         + [_lang_column("hint", c) for c in languages]
         + ["required", "relevant", "parameters", "consult_type", "consult_demographic"]
     )
+    # Constraint messages travel with a constraint expression of the range or
+    # length they are about; the columns appear only when a survey has them.
+    constrained = {
+        q.key: _constraint_expression(q)
+        for q in survey.questions
+        if _constraint_expression(q) and any(label(constraint_key(q.key), c) for c in languages)
+    }
+    if constrained:
+        header += ["constraint"] + [_lang_column("constraint_message", c) for c in languages]
     rows: list[list[Any]] = []
     choices: list[list[Any]] = []
     types = {q.key: q.type for q in survey.questions}
@@ -223,6 +233,14 @@ def export_xlsform(survey: Survey) -> bytes:
                     _parameters(question),
                     consult_type,
                     question.demographic or "",
+                    *(
+                        [
+                            constrained[question.key],
+                            *[label(constraint_key(question.key), c) for c in languages],
+                        ]
+                        if question.key in constrained
+                        else []
+                    ),
                 ]
             )
         for option in question.choices:
@@ -288,6 +306,21 @@ def export_xlsform(survey: Survey) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _constraint_expression(question: Question) -> str:
+    """The XLSForm constraint for a question's range or length ("" if none)."""
+    settings = question.settings or {}
+    if question.type == QuestionType.NUMBER:
+        terms = [
+            f". {sign} {format_number(float(settings[name]))}"
+            for name, sign in (("min", ">="), ("max", "<="))
+            if settings.get(name) not in (None, "")
+        ]
+        return " and ".join(terms)
+    if question.type == QuestionType.TEXT and settings.get("max_length"):
+        return f"string-length(.) <= {int(settings['max_length'])}"
+    return ""
 
 
 def _decimal(question: Question) -> bool:
