@@ -92,7 +92,11 @@ VARIABLE_NAMES = {
     "main_language": "Main language",
     "area": "Ward",
     "partner_type": "Partner type",
+    "channel": "How people responded",
 }
+# Not a demographic: results broken down by how responses were collected
+# (online, paper, face to face, imported), from each response's channel.
+CHANNEL = "channel"
 
 
 def variable_name(variable: str) -> str:
@@ -851,11 +855,15 @@ def breakdown(results: SurveyResults, measure_key: str, variable: str) -> Breakd
     measure = results.measures.get(measure_key)
     if measure is None:
         raise ServiceError("Choose a measure this survey has", field="measure")
-    if variable not in results.demographics.columns:
+    if variable == CHANNEL and "resp_channel" in results.frame.columns:
+        groups = results.frame["resp_channel"].astype("object")
+    elif variable in results.demographics.columns:
+        groups = results.demographics[variable]
+    else:
         raise ServiceError("Choose a group this survey asks about", field="variable")
     min_base = _min_base()
     data = pd.DataFrame(
-        {"y": measure.indicator(results.frame), variable: results.demographics[variable]},
+        {"y": measure.indicator(results.frame), variable: groups},
         index=results.frame.index,
     )
     table = weighted_share(
