@@ -269,6 +269,10 @@ def register_cli(app: Flask) -> None:
             if table["summary"]:
                 click.echo(table["summary"]["sentence"])
 
+    from .cli_imports import register_import_commands
+
+    register_import_commands(consult)
+
 
 def _partnership(slug: str) -> Partnership:
     partnership = db.session.scalars(select(Partnership).filter_by(slug=slug)).first()

@@ -92,6 +92,7 @@ class Channel(enum.StrEnum):
     PAPER = "paper"
     ASSISTED = "assisted"  # face to face, keyed by an officer or volunteer
     KIOSK = "kiosk"
+    IMPORTED = "imported"  # brought in from a file (another survey tool, a contractor)
 
 
 class TranslationStatus(enum.StrEnum):
@@ -127,6 +128,8 @@ class Partnership(Model):
     slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     colour: Mapped[str | None] = mapped_column(sa.String(7))
+    # Where residents post a paper questionnaire back (printed on every form).
+    return_address: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="partnership")
@@ -328,6 +331,9 @@ class Invitation(Model):
 
 class Response(Model):
     # No IP address or user agent is ever stored with answers.
+    # An imported row is stored once per survey: a second import of the same
+    # file meets this constraint instead of adding the rows again.
+    __table_args__ = (sa.UniqueConstraint("survey_id", "import_key"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     survey_id: Mapped[int] = mapped_column(
         sa.ForeignKey("survey.id", ondelete="CASCADE"), index=True
@@ -355,6 +361,11 @@ class Response(Model):
     )
     batch: Mapped[str | None] = mapped_column(sa.String(60))
     keying: Mapped[int] = mapped_column(default=1)
+    # Imported responses: "id:<external_id>" from the file, or "row:<digest>"
+    # of the row where the file has no ids; and the digest of the row's
+    # content, so a changed row under a known id is refused, not skipped.
+    import_key: Mapped[str | None] = mapped_column(sa.String(80))
+    import_digest: Mapped[str | None] = mapped_column(sa.String(64))
 
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan"

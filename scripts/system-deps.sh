@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the tests need from the system: Debian's Chromium (Playwright drives
 # it; `playwright install` cannot download a browser here), Noto fonts for
-# Gujarati, Gurmukhi, Bengali, Arabic and Urdu, PostgreSQL and Redis.
+# Gujarati, Gurmukhi, Bengali, Arabic and Urdu, Pango and poppler-utils for
+# the printable questionnaire, PostgreSQL and Redis.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else echo "need root for: $*" >&2; return 1; fi; }
@@ -14,6 +15,11 @@ apt_install() {
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 dpkg -s fonts-noto-core >/dev/null 2>&1 || need+=(fonts-noto-core)
+# WeasyPrint (printable questionnaires) typesets through Pango; the tests
+# render its PDFs to images with pdftoppm.
+dpkg -s libpango-1.0-0 >/dev/null 2>&1 || need+=(libpango-1.0-0)
+dpkg -s libpangoft2-1.0-0 >/dev/null 2>&1 || need+=(libpangoft2-1.0-0)
+command -v pdftoppm >/dev/null || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "system-deps: installing ${need[*]}"
   apt_install "${need[@]}"

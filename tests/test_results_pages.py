@@ -246,3 +246,14 @@ def test_a_survey_with_no_responses_says_so(client, app, accounts):
     assert "Nobody has submitted a response yet" in _text(
         client.get(f"/manage/surveys/{survey_id}/results")
     )
+
+
+def test_breakdown_by_how_people_responded(client, demo_results):
+    """Paper, imported and online responses can be told apart in the results."""
+    sign_in(client, DEMO_OFFICER)
+    path = f"/manage/surveys/{demo_results['survey_id']}/results/breakdown"
+    html = _text(
+        client.get(path, query_string={"variable": "channel", "measure": "safe_after_dark"})
+    )
+    assert "by how people responded" in html
+    assert "online" in html and "paper" in html

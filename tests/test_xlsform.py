@@ -130,13 +130,13 @@ def test_kobo_form_with_unsupported_rows_is_reported_per_row(app_context):
     text = "\n".join(result.notes)
     for expected in (
         "French (fr)",
-        "row 2: the metadata field start",
-        "row 3: intro: a note",
+        "survey sheet, row 2: the metadata field start",
+        "survey sheet, row 3: the note intro is shown with the next question, feels_safe",
         "row 6: score: calculations",
         "row 7: the condition",
         "row 8: where: the type 'geopoint' is not supported",
         "'Feels_Safe' is stored as the key 'feels_safe'",
-        "choices row 2: the name '1' is stored as the code 'c1'",
+        "choices sheet, row 2: the name '1' is stored as the code 'c1'",
     ):
         assert expected in text, expected
 
@@ -208,7 +208,7 @@ def test_web_import_and_export(app, client, signed_in):
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "row 3: n1: a note" in page and "Safety" in page
+    assert "row 3: the note n1 comes after the last question" in page and "Safety" in page
     with app.app_context():
         survey = db.session.scalars(sa.select(Survey).filter_by(slug="kobo-safety")).one()
         assert survey.languages == ["en", "ur"]

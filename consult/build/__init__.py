@@ -985,10 +985,15 @@ def import_xlsform():
             db.session.commit()
             for note in result.notes[:50]:
                 flash(note, "error")
+            if len(result.notes) > 50:
+                flash(
+                    f"… and {len(result.notes) - 50} more (import-xlsform on the command line lists them all).",
+                    "error",
+                )
             flash(
                 f"Questionnaire imported: {counted(len(result.survey.questions), 'question', 'questions')}"
                 + (
-                    f"; {counted(len(result.notes), 'row', 'rows')} could not be brought in exactly,"
+                    f"; {counted(len(result.notes), 'row or column', 'rows or columns')} could not be brought in exactly,"
                     " listed above."
                     if result.notes
                     else "."

@@ -145,5 +145,6 @@ def compare(survey_id: int):
     )
 
 
-# The cleaning pages register on this blueprint.
-from . import cleaning  # noqa: E402, F401
+# The cleaning pages, the printable questionnaire and the response import
+# register on this blueprint.
+from . import cleaning, paper_files  # noqa: E402, F401

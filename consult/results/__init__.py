@@ -22,6 +22,7 @@ from ..security import has_role, owned_or_404, role_required
 from ..services import ServiceError
 from ..services.benchmarks import current_benchmarks
 from ..services.results import (
+    CHANNEL,
     DecisionStatus,
     SurveyResults,
     acknowledge_flags,
@@ -216,6 +217,7 @@ def breakdown_page(survey_id: int):
     survey = owned_or_404(Survey, survey_id)
     results = compute_results(survey)
     variables = [v for v in survey_variables(survey) if v in results.demographics.columns]
+    variables.append(CHANNEL)
     measures = list(results.measures.values())
     available = {m.key for m in measures if any(h.key == m.key for h in results.headlines)}
     measures = [m for m in measures if m.key in available]

@@ -39,7 +39,7 @@ from sqlalchemy import delete, select
 from ..extensions import db
 from ..models import NUMERIC_TYPES, Answer, Question, QuestionType, Response, ResponseStatus
 from . import ServiceError
-from .content import SurveyTexts
+from .content import SurveyTexts, constraint_key
 
 DEFAULT_TEXT_MAX = 2000
 DEFAULT_TOP_N = 3
@@ -363,7 +363,9 @@ def _parse_text(question: Question, form: _Values, texts: SurveyTexts | None) ->
     limit = text_max_length(question)
     if len(value) > limit:
         raise _required(
-            question, _("Your answer must be %(count)s characters or fewer", count=limit)
+            question,
+            _constraint_message(question, texts)
+            or _("Your answer must be %(count)s characters or fewer", count=limit),
         )
     return ParsedAnswer(text=value)
 
@@ -401,6 +403,9 @@ def _parse_number(question: Question, form: _Values, texts: SurveyTexts | None) 
     if whole_numbers_only(question) and not number.is_integer():
         raise _required(question, _("Enter a whole number, like 5"))
     low, high = number_bounds(question)
+    custom = _constraint_message(question, texts)
+    if custom and not ((low is None or number >= low) and (high is None or number <= high)):
+        raise _required(question, custom)
     if low is not None and high is not None and not low <= number <= high:
         raise _required(
             question,
@@ -427,6 +432,14 @@ _PARSERS: dict[str, Callable[[Question, _Values, SurveyTexts | None], ParsedAnsw
     QuestionType.TEXT: _parse_text,
     QuestionType.NUMBER: _parse_number,
 }
+
+
+def _constraint_message(question: Question, texts: SurveyTexts | None) -> str:
+    """The survey's own message for an answer out of range or too long (an
+    XLSForm constraint_message), in the resident's language; "" if none."""
+    if texts is None:
+        return ""
+    return texts.get(constraint_key(question.key), _language(texts))
 
 
 def _language(texts: SurveyTexts | None) -> str:

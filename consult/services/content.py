@@ -39,6 +39,12 @@ def hint_key(question_key: str) -> str:
     return f"q.{question_key}.hint"
 
 
+def constraint_key(question_key: str) -> str:
+    """The message shown when an answer breaks the question's range or length
+    (an XLSForm constraint_message)."""
+    return f"q.{question_key}.constraint"
+
+
 def option_key(question_key: str, code: str) -> str:
     return f"o.{question_key}.{code}"
 

@@ -164,4 +164,5 @@ CHANNEL_LABELS = {
     Channel.PAPER: "Paper",
     Channel.ASSISTED: "Face to face",
     Channel.KIOSK: "Kiosk",
+    Channel.IMPORTED: "Imported from a file",
 }

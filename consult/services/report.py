@@ -45,6 +45,7 @@ CHANNEL_NAMES = {
     "paper": "Paper questionnaire",
     "assisted": "Face to face (keyed by staff)",
     "kiosk": "Kiosk",
+    "imported": "Imported from another survey tool",
 }
 # Groups the report breaks the headline measures down by, when asked about.
 BREAKDOWN_VARIABLES = ("age_band", "sex", "ethnic_group", "disability", "religion", "area")

@@ -20,10 +20,12 @@ from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import OptionKind, Partnership, Question, QuestionType, Survey, User
 from . import ServiceError
+from .answers import format_number
 from .audit import record
 from .builder import validate_condition
 from .content import (
     SurveyTexts,
+    constraint_key,
     hint_key,
     item_key,
     option_key,
@@ -60,6 +62,28 @@ METADATA = {
     "start-geopoint",
 }
 MAX_ROWS = 2000
+# Columns of each sheet that the import reads (besides label::, hint:: and
+# constraint_message:: in any language); any other column that holds a value
+# is listed back to the officer, never dropped without a word.
+SURVEY_COLUMNS = frozenset(
+    {
+        "type",
+        "name",
+        "required",
+        "relevant",
+        "constraint",
+        "choice_filter",
+        "parameters",
+        "consult_type",
+        "consult_demographic",
+    }
+)
+CHOICE_COLUMNS = frozenset({"list_name", "name", "consult_flags", "consult_benchmark_category"})
+SETTINGS_COLUMNS = frozenset({"form_title", "form_id", "default_language", "version"})
+YES = ("yes", "true", "true()", "1")
+NO = ("", "no", "false", "false()", "0")
+CONSTRAINT_TERM = re.compile(r"^(string-length\(\s*\.\s*\)|\.)\s*(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)$")
+CHOICE_FILTER = re.compile(r"^(\w+)\s*(=|!=)\s*'([^']*)'$")
 
 
 class XLSFormError(ServiceError):
@@ -134,6 +158,15 @@ def export_xlsform(survey: Survey) -> bytes:
         + [_lang_column("hint", c) for c in languages]
         + ["required", "relevant", "parameters", "consult_type", "consult_demographic"]
     )
+    # Constraint messages travel with a constraint expression of the range or
+    # length they are about; the columns appear only when a survey has them.
+    constrained = {
+        q.key: _constraint_expression(q)
+        for q in survey.questions
+        if _constraint_expression(q) and any(label(constraint_key(q.key), c) for c in languages)
+    }
+    if constrained:
+        header += ["constraint"] + [_lang_column("constraint_message", c) for c in languages]
     rows: list[list[Any]] = []
     choices: list[list[Any]] = []
     types = {q.key: q.type for q in survey.questions}
@@ -201,6 +234,14 @@ def export_xlsform(survey: Survey) -> bytes:
                     _parameters(question),
                     consult_type,
                     question.demographic or "",
+                    *(
+                        [
+                            constrained[question.key],
+                            *[label(constraint_key(question.key), c) for c in languages],
+                        ]
+                        if question.key in constrained
+                        else []
+                    ),
                 ]
             )
         for option in question.choices:
@@ -268,6 +309,21 @@ def export_xlsform(survey: Survey) -> bytes:
     return buffer.getvalue()
 
 
+def _constraint_expression(question: Question) -> str:
+    """The XLSForm constraint for a question's range or length ("" if none)."""
+    settings = question.settings or {}
+    if question.type == QuestionType.NUMBER:
+        terms = [
+            f". {sign} {format_number(float(settings[name]))}"
+            for name, sign in (("min", ">="), ("max", "<="))
+            if settings.get(name) not in (None, "")
+        ]
+        return " and ".join(terms)
+    if question.type == QuestionType.TEXT and settings.get("max_length"):
+        return f"string-length(.) <= {int(settings['max_length'])}"
+    return ""
+
+
 def _decimal(question: Question) -> bool:
     settings = question.settings or {}
     return any(
@@ -280,7 +336,7 @@ def _decimal(question: Question) -> bool:
 
 
 LANG_HEADER = re.compile(
-    r"^(label|hint)(?:::\s*(.*?)\s*(?:\(\s*([A-Za-z-]+)\s*\))?)?$", re.IGNORECASE
+    r"^(label|hint|constraint_message)(?:::\s*(.*?)\s*(?:\(\s*([A-Za-z-]+)\s*\))?)?$", re.IGNORECASE
 )
 TERM_SELECTED = re.compile(r"^selected\(\s*\$\{(\w+)\}\s*,\s*'([^']*)'\s*\)$")
 TERM_EQUALS = re.compile(r"^\$\{(\w+)\}\s*=\s*'([^']*)'$")
@@ -339,7 +395,7 @@ class ImportResult:
 def _columns(header: list[str]) -> tuple[dict[str, int], dict[str, dict[str, int]], list[str]]:
     """Plain columns by name, and label/hint columns by language code."""
     plain: dict[str, int] = {}
-    localised: dict[str, dict[str, int]] = {"label": {}, "hint": {}}
+    localised: dict[str, dict[str, int]] = {"label": {}, "hint": {}, "constraint_message": {}}
     notes = []
     for index, raw in enumerate(header):
         name = (raw or "").strip()
@@ -375,6 +431,57 @@ def _cell(row: list[Any], index: int | None) -> str:
     return str(value).strip()
 
 
+def _unread_columns(
+    sheet: str, header: list[str], rows: list[list[Any]], read: set[int]
+) -> list[str]:
+    """A note for every column the import did not read that holds a value."""
+    notes = []
+    for index, name in enumerate(header):
+        if index in read or not name:
+            continue
+        used = [n for n, row in enumerate(rows[1:], start=2) if _cell(row, index)]
+        if used:
+            shown = ", ".join(map(str, used[:10])) + (" …" if len(used) > 10 else "")
+            notes.append(
+                f"{sheet} sheet, column {name!r} (rows {shown}): consult does not support "
+                "this column; its values were not imported"
+            )
+    return notes
+
+
+def parse_constraint(expression: str, question_type: str) -> dict[str, Any] | None:
+    """Settings for a numeric range or a text length: `. >= 0 and . <= 120`,
+    `string-length(.) <= 200`. None for anything else (reported)."""
+    text = " ".join((expression or "").split())
+    if text.startswith("(") and text.endswith(")") and text.count("(") == 1:
+        text = text[1:-1].strip()
+    settings: dict[str, Any] = {}
+    for term in text.split(" and "):
+        match = CONSTRAINT_TERM.match(term.strip())
+        if match is None:
+            return None
+        subject, sign, raw = match.groups()
+        number = float(raw)
+        if subject == ".":
+            if question_type != QuestionType.NUMBER:
+                return None
+            if sign in (">", "<"):
+                # Whole numbers only: "> 0" is ">= 1".
+                if not number.is_integer():
+                    return None
+                number += 1 if sign == ">" else -1
+            settings["min" if sign.startswith(">") else "max"] = number
+        else:
+            if (
+                question_type != QuestionType.TEXT
+                or sign.startswith(">")
+                or not number.is_integer()
+            ):
+                return None
+            settings["max_length"] = int(number) - (1 if sign == "<" else 0)
+    return settings or None
+
+
 def _code(raw: str) -> str | None:
     code = raw.strip().lower().replace("-", "_").replace(" ", "_")
     if code and code[0].isdigit():
@@ -382,14 +489,10 @@ def _code(raw: str) -> str | None:
     return code if KEY_PATTERN.match(code) else None
 
 
-def import_xlsform(
-    partnership: Partnership,
-    content: bytes,
-    *,
-    slug: str,
-    audience: str = "residents",
-    by: User | None = None,
-) -> ImportResult:
+def read_xlsform(content: bytes) -> tuple[list[list[Any]], list[list[Any]], list[list[Any]]]:
+    """The rows of the survey, choices and settings sheets (the last two
+    empty when the workbook has none). Only reads the file: every rule about
+    what the rows mean is in `import_xlsform`."""
     try:
         book = read_xlsx(
             content,
@@ -405,6 +508,18 @@ def import_xlsform(
     rows = book.sheets["survey"]
     choice_rows = book.sheets.get("choices", [])
     setting_rows = book.sheets.get("settings", [])
+    return rows, choice_rows, setting_rows
+
+
+def import_xlsform(
+    partnership: Partnership,
+    content: bytes,
+    *,
+    slug: str,
+    audience: str = "residents",
+    by: User | None = None,
+) -> ImportResult:
+    rows, choice_rows, setting_rows = read_xlsform(content)
     if not rows:
         raise XLSFormError(["the survey sheet is empty"])
     if len(rows) > MAX_ROWS:
@@ -417,6 +532,9 @@ def import_xlsform(
     if problems:
         raise XLSFormError(problems)
     languages = list(localised["label"])
+    read = {i for name, i in plain.items() if name in SURVEY_COLUMNS}
+    read |= {i for i, name in enumerate(header) if LANG_HEADER.match(name)}
+    notes += _unread_columns("survey", header, rows, read)
 
     # Settings: title and default language.
     settings: dict[str, str] = {}
@@ -425,6 +543,15 @@ def import_xlsform(
             _cell(setting_rows[0], i).lower(): _cell(setting_rows[1], i)
             for i in range(len(setting_rows[0]))
         }
+    if len(setting_rows) >= 2:
+        s_header = [_cell(setting_rows[0], i) for i in range(len(setting_rows[0]))]
+        s_read = {
+            i
+            for i, name in enumerate(s_header)
+            if name.lower() in SETTINGS_COLUMNS
+            or re.match(r"^(title|intro|privacy)::", name.lower())
+        }
+        notes += _unread_columns("settings", s_header, setting_rows[:2], s_read)
     default = "en"
     match = re.search(r"\(([A-Za-z-]+)\)", settings.get("default_language", ""))
     if match and match.group(1).lower() in languages:
@@ -438,6 +565,14 @@ def import_xlsform(
         c_header = [_cell(choice_rows[0], i) for i in range(len(choice_rows[0]))]
         c_plain, c_local, c_notes = _columns(c_header)
         notes += [n.replace("row 1", "choices row 1") for n in c_notes]
+        filter_columns = {
+            m.group(1).lower()
+            for row in rows[1:]
+            if (m := CHOICE_FILTER.match(_cell(row, plain.get("choice_filter"))))
+        }
+        c_read = {i for name, i in c_plain.items() if name in CHOICE_COLUMNS | filter_columns}
+        c_read |= {i for i, name in enumerate(c_header) if LANG_HEADER.match(name)}
+        notes += _unread_columns("choices", c_header, choice_rows, c_read)
         for number, row in enumerate(choice_rows[1:], start=2):
             list_name, raw = _cell(row, c_plain.get("list_name")), _cell(row, c_plain.get("name"))
             if not list_name and not raw:
@@ -468,6 +603,7 @@ def import_xlsform(
                     "is_missing": "missing" in flags,
                     "benchmark_category": _cell(row, c_plain.get("consult_benchmark_category"))
                     or None,
+                    "extra": {name: _cell(row, i) for name, i in c_plain.items()},
                 }
             )
 
@@ -477,6 +613,7 @@ def import_xlsform(
     # Walk the survey sheet into sections and questions.
     planned_sections: list[dict[str, Any]] = []
     planned: list[dict[str, Any]] = []
+    pending_notes: list[tuple[int, str, dict[str, str]]] = []
     stack: list[str] = []  # "section", "grid", "repeat", "group"
     grid: dict[str, Any] | None = None
     seen: set[str] = set()
@@ -532,6 +669,16 @@ def import_xlsform(
                     if planned_sections and "section" in stack
                     else None,
                 }
+                for note_row, note_name, note_text in pending_notes:
+                    for lang, value in note_text.items():
+                        grid["hint"][lang] = (
+                            f"{value}\n{grid['hint'][lang]}" if grid["hint"].get(lang) else value
+                        )
+                    notes.append(
+                        f"row {note_row}: the note {note_name} is shown with the next question, "
+                        f"{name}, as part of its hint"
+                    )
+                pending_notes.clear()
                 stack.append("grid")
             elif "section" in stack:
                 stack.append("group")
@@ -595,20 +742,23 @@ def import_xlsform(
             "rank": QuestionType.RANKING,
             "text": QuestionType.TEXT,
             "integer": QuestionType.NUMBER,
-            "decimal": QuestionType.NUMBER,
         }
+        if kind == "note":
+            # A note has no answer: its text is shown with the next question.
+            pending_notes.append((number, name or "note", texts_of(row, "label")))
+            continue
         if kind not in mapping:
             what = {
-                "note": "a note (text with no answer) cannot be a question; put the text in a hint or the introduction",
                 "calculate": "calculations are not supported",
+                # Whole numbers only until consult has decimal and date questions.
+                "decimal": "the type 'decimal' is not supported yet",
+                "date": "the type 'date' is not supported yet",
             }.get(kind, f"the type {type_!r} is not supported")
             notes.append(f"row {number}: {name or type_}: {what}; not imported")
             continue
-        if list_name.endswith(" or_other"):
-            notes.append(
-                f"row {number}: “or_other” is not supported; add a “something else” answer and a text question instead"
-            )
-            list_name = list_name[: -len(" or_other")]
+        or_other = list_name.endswith(" or_other")
+        if or_other:
+            list_name = list_name[: -len(" or_other")].strip()
         key = _code(name)
         if key is None or key.startswith("resp_"):
             problems.append(f"row {number}: the name {name!r} cannot be used as a question key")
@@ -641,19 +791,79 @@ def import_xlsform(
                     notes.append(f"row {number}: the parameter {part!r} is not a number; ignored")
             elif part:
                 notes.append(f"row {number}: the parameter {part!r} is not supported; ignored")
+        required_text = _cell(row, plain.get("required")).lower()
+        if required_text not in YES + NO:
+            notes.append(
+                f"row {number}, column 'required': {required_text!r} is not yes or no; "
+                f"{name} is optional"
+            )
+        constraint = _cell(row, plain.get("constraint"))
+        messages = texts_of(row, "constraint_message")
+        if constraint:
+            parsed_constraint = parse_constraint(constraint, question_type)
+            if parsed_constraint is None:
+                notes.append(
+                    f"row {number}, column 'constraint': {constraint!r} cannot be expressed in "
+                    "consult (numeric ranges and text lengths can); not kept"
+                    + ("; nor its constraint_message" if messages else "")
+                )
+                messages = {}
+            else:
+                settings_values.update(parsed_constraint)
+        elif messages:
+            notes.append(
+                f"row {number}, column 'constraint_message': there is no constraint; not kept"
+            )
+            messages = {}
+        choice_filter = " ".join(_cell(row, plain.get("choice_filter")).split())
+        filtered: list[dict[str, Any]] | None = None
+        if choice_filter:
+            match = CHOICE_FILTER.match(choice_filter)
+            listed = lists.get(list_name, [])
+            if match is None or not listed:
+                notes.append(
+                    f"row {number}, column 'choice_filter': {choice_filter!r} is not a "
+                    "comparison with a fixed value (like region = 'north'); every choice of "
+                    "the list is offered"
+                )
+            elif match.group(1).lower() not in listed[0]["extra"]:
+                notes.append(
+                    f"row {number}, column 'choice_filter': the choices sheet has no column "
+                    f"{match.group(1)!r}; every choice of the list is offered"
+                )
+            else:
+                column, sign, value = match.group(1).lower(), match.group(2), match.group(3)
+                filtered = [o for o in listed if (o["extra"].get(column) == value) == (sign == "=")]
+                if not filtered:
+                    problems.append(
+                        f"row {number}, column 'choice_filter': no choice of {list_name} "
+                        f"passes {choice_filter!r}"
+                    )
+                    continue
         prompt = texts_of(row, "label")
         if not prompt.get(default):
             problems.append(f"row {number}: {name} has no {LANGUAGES[default].english_name} label")
             continue
+        hint = texts_of(row, "hint")
+        for note_row, note_name, note_text in pending_notes:
+            for lang, value in note_text.items():
+                hint[lang] = f"{value}\n{hint[lang]}" if hint.get(lang) else value
+            notes.append(
+                f"row {note_row}: the note {note_name} is shown with the next question, "
+                f"{key}, as part of its hint"
+            )
+        pending_notes.clear()
         planned.append(
             {
                 "row": number,
                 "key": key,
                 "type": question_type,
                 "prompt": prompt,
-                "hint": texts_of(row, "hint"),
-                "required": _cell(row, plain.get("required")).lower()
-                in ("yes", "true", "true()", "1"),
+                "hint": hint,
+                "constraint_message": messages,
+                "options": filtered,
+                "or_other": or_other,
+                "required": required_text in YES,
                 "relevant": _cell(row, plain.get("relevant")),
                 "list": list_name or None,
                 "settings": settings_values,
@@ -671,13 +881,22 @@ def import_xlsform(
     if not planned and not problems:
         problems.append("the survey sheet has no questions consult can import")
     if problems:
-        raise XLSFormError(problems)
+        raise XLSFormError([_where(p) for p in problems])
 
     wide: dict[str, dict[str, str]] = {"title": {}, "intro": {}, "privacy": {}}
     for name, value in settings.items():
         found = re.match(r"^(title|intro|privacy)::.*\(([a-z-]+)\)$", name)
         if found and found.group(2) in languages and value:
             wide[found.group(1)][found.group(2)] = value
+    for note_row, note_name, note_text in pending_notes:
+        for lang, value in note_text.items():
+            if lang in [default, *languages]:
+                intro = wide["intro"].get(lang)
+                wide["intro"][lang] = f"{intro}\n{value}" if intro else value
+        notes.append(
+            f"row {note_row}: the note {note_name} comes after the last question; it is shown "
+            "in the survey's introduction"
+        )
     title = wide["title"]
     title.setdefault(default, settings.get("form_title") or slug)
     survey = create_survey(
@@ -706,7 +925,11 @@ def import_xlsform(
             p["section"] = "questions"
     # Raw choice names in conditions become the stored codes.
     for entry in planned:
-        options = lists.get(entry["list"] or "", [])
+        options = entry.get("options")
+        if options is None:
+            options = lists.get(entry["list"] or "", [])
+        if entry.get("or_other") and not any(o["code"] == "other" for o in options):
+            options = [*options, {"code": "other", "raw": "other", "label": {default: "Other"}}]
         question = add_question(
             survey,
             sections.get(entry["section"]) if entry["section"] else None,
@@ -714,7 +937,7 @@ def import_xlsform(
             type=entry["type"],
             prompt=entry["prompt"],
             hint=entry["hint"] or None,
-            options=[{k: v for k, v in o.items() if k != "raw"} for o in options],
+            options=[{k: v for k, v in o.items() if k not in ("raw", "extra")} for o in options],
             items=entry.get("items") or None,
             required=entry["required"],
             settings=entry["settings"],
@@ -724,6 +947,23 @@ def import_xlsform(
         )
         entry["question"] = question
         entry["codes"] = {o["raw"]: o["code"] for o in options}
+        if entry.get("constraint_message"):
+            set_texts(survey, constraint_key(entry["key"]), entry["constraint_message"], new=True)
+        if entry.get("or_other"):
+            other_key = f"{entry['key']}_other"
+            add_question(
+                survey,
+                question.section,
+                key=other_key,
+                type=QuestionType.TEXT,
+                prompt={default: "Please tell us what else"},
+                show_if={"question": entry["key"], "in": ["other"]},
+            )
+            notes.append(
+                f"row {entry['row']}: or_other became the answer 'other' and the text question "
+                f"{other_key} after it (its wording is in {LANGUAGES[default].english_name} "
+                "only: translate it)"
+            )
     db.session.refresh(survey)
     order = ordered_questions(survey)
     by_key = {q.key: q for q in order}
@@ -756,7 +996,16 @@ def import_xlsform(
         details={"questions": len(planned), "notes": len(notes)},
     )
     db.session.flush()
-    return ImportResult(survey, notes)
+    return ImportResult(survey, [_where(n) for n in notes])
+
+
+def _where(message: str) -> str:
+    """Every message names its sheet: "survey sheet, row 7: …"."""
+    if message.startswith("row "):
+        return "survey sheet, " + message
+    if message.startswith("choices row "):
+        return "choices sheet, " + message[len("choices ") :]
+    return message
 
 
 def _recode(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-05 00:36:03.196599
+Create Date: 2026-12-05 00:43:41.510063
 
 """
 
@@ -25,6 +25,7 @@ def upgrade():
         sa.Column("slug", sa.String(length=60), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("colour", sa.String(length=7), nullable=True),
+        sa.Column("return_address", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_partnership")),
         sa.UniqueConstraint("slug", name=op.f("uq_partnership_slug")),
@@ -313,6 +314,8 @@ def upgrade():
         sa.Column("entered_by_id", sa.Integer(), nullable=True),
         sa.Column("batch", sa.String(length=60), nullable=True),
         sa.Column("keying", sa.Integer(), nullable=False),
+        sa.Column("import_key", sa.String(length=80), nullable=True),
+        sa.Column("import_digest", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["entered_by_id"],
             ["user_account.id"],
@@ -329,6 +332,9 @@ def upgrade():
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_response_idempotency_key")),
         sa.UniqueConstraint("reference", name=op.f("uq_response_reference")),
         sa.UniqueConstraint("resume_code_hash", name=op.f("uq_response_resume_code_hash")),
+        sa.UniqueConstraint(
+            "survey_id", "import_key", name=op.f("uq_response_survey_id_import_key")
+        ),
     )
     with op.batch_alter_table("response", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_response_survey_id"), ["survey_id"], unique=False)

@@ -39,7 +39,7 @@ from .decisions import (
     mark_priorities_final,
     needs_override,
 )
-from .labels import VARIABLE_NAMES, group_label, variable_name
+from .labels import CHANNEL, VARIABLE_NAMES, group_label, variable_name
 from .machine import results_json
 from .measures import (
     AGREE,
@@ -85,6 +85,7 @@ __all__ = [
     "RAKE_MAX_ITER",
     "REPLICATES",
     "UNSAFE_AFTER_DARK",
+    "CHANNEL",
     "VARIABLE_NAMES",
     "WORRIED",
     "Breakdown",

@@ -47,7 +47,7 @@ from .. import ServiceError
 from ..benchmarks import current_benchmarks
 from ..content import SurveyTexts, option_key
 from ..frames import ordered_questions
-from .labels import group_label
+from .labels import CHANNEL, group_label
 from .measures import Headline, Measure, headline, headline_measures
 from .schemes import (
     RAKE_MAX_ITER,
@@ -468,11 +468,15 @@ def breakdown(results: SurveyResults, measure_key: str, variable: str) -> Breakd
     measure = results.measures.get(measure_key)
     if measure is None:
         raise ServiceError("Choose a measure this survey has", field="measure")
-    if variable not in results.demographics.columns:
+    if variable == CHANNEL and "resp_channel" in results.frame.columns:
+        groups = results.frame["resp_channel"].astype("object")
+    elif variable in results.demographics.columns:
+        groups = results.demographics[variable]
+    else:
         raise ServiceError("Choose a group this survey asks about", field="variable")
     base = min_base()
     data = pd.DataFrame(
-        {"y": measure.indicator(results.frame), variable: results.demographics[variable]},
+        {"y": measure.indicator(results.frame), variable: groups},
         index=results.frame.index,
     )
     table = weighted_share(

@@ -16,7 +16,11 @@ VARIABLE_NAMES = {
     "main_language": "Main language",
     "area": "Ward",
     "partner_type": "Partner type",
+    "channel": "How people responded",
 }
+# Not a demographic: results broken down by how responses were collected
+# (online, paper, face to face, imported), from each response's channel.
+CHANNEL = "channel"
 
 
 def variable_name(variable: str) -> str:
