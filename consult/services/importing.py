@@ -374,6 +374,7 @@ class _QuestionView:
         self.show_if = question.show_if
         self.demographic = question.demographic
         self.special_category = question.special_category
+        self.adults_only = question.adults_only
         self.settings = dict(question.settings or {})
         section = question.section
         self.section = _Section(section.position, section.kind) if section is not None else None
