@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 02:38:38.595981
+Create Date: 2026-12-04 23:59:18.554917
 
 """
 
@@ -25,9 +25,20 @@ def upgrade():
         sa.Column("slug", sa.String(length=60), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("colour", sa.String(length=7), nullable=True),
+        sa.Column("require_two_factor", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_partnership")),
         sa.UniqueConstraint("slug", name=op.f("uq_partnership_slug")),
+    )
+    op.create_table(
+        "sign_in_throttle",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("last_failure_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("next_allowed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sign_in_throttle")),
+        sa.UniqueConstraint("key", name=op.f("uq_sign_in_throttle_key")),
     )
     op.create_table(
         "user_account",
@@ -36,8 +47,11 @@ def upgrade():
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("is_active", sa.Boolean(), nullable=False),
-        sa.Column("failed_sign_ins", sa.Integer(), nullable=False),
-        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("must_change_password", sa.Boolean(), nullable=False),
+        sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("totp_secret", sa.String(length=64), nullable=True),
+        sa.Column("totp_enabled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("totp_last_counter", sa.BigInteger(), nullable=True),
         sa.Column("last_sign_in_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_account")),
@@ -108,6 +122,7 @@ def upgrade():
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("partnership_id", sa.Integer(), nullable=False),
         sa.Column("role", sa.String(length=20), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["partnership_id"],
             ["partnership.id"],
@@ -126,6 +141,26 @@ def upgrade():
         ),
     )
     op.create_table(
+        "officer_session",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user_account.id"],
+            name=op.f("fk_officer_session_user_id_user_account"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_officer_session")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_officer_session_token_hash")),
+    )
+    with op.batch_alter_table("officer_session", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_officer_session_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
         "partner_organisation",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("partnership_id", sa.Integer(), nullable=False),
@@ -143,6 +178,51 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_partner_organisation_partnership_id"), ["partnership_id"], unique=False
         )
+
+    op.create_table(
+        "password_token",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("partnership_id", sa.Integer(), nullable=True),
+        sa.Column("sets_password", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["partnership_id"],
+            ["partnership.id"],
+            name=op.f("fk_password_token_partnership_id_partnership"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user_account.id"],
+            name=op.f("fk_password_token_user_id_user_account"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_password_token")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_password_token_token_hash")),
+    )
+    with op.batch_alter_table("password_token", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_password_token_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "recovery_code",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user_account.id"],
+            name=op.f("fk_recovery_code_user_id_user_account"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recovery_code")),
+    )
+    with op.batch_alter_table("recovery_code", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_recovery_code_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "survey",
@@ -565,10 +645,22 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_survey_partnership_id"))
 
     op.drop_table("survey")
+    with op.batch_alter_table("recovery_code", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_recovery_code_user_id"))
+
+    op.drop_table("recovery_code")
+    with op.batch_alter_table("password_token", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_password_token_user_id"))
+
+    op.drop_table("password_token")
     with op.batch_alter_table("partner_organisation", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_partner_organisation_partnership_id"))
 
     op.drop_table("partner_organisation")
+    with op.batch_alter_table("officer_session", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_officer_session_user_id"))
+
+    op.drop_table("officer_session")
     op.drop_table("membership")
     with op.batch_alter_table("benchmark_set", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_benchmark_set_partnership_id"))
@@ -580,5 +672,6 @@ def downgrade():
 
     op.drop_table("audit_event")
     op.drop_table("user_account")
+    op.drop_table("sign_in_throttle")
     op.drop_table("partnership")
     # ### end Alembic commands ###
