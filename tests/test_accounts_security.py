@@ -661,3 +661,13 @@ def test_the_two_factor_code_is_throttled_too(app, client, accounts):
     right = pyotp.TOTP(TOTP_SECRET).now()
     response = _post_from(client, ATTACKER, "/sign-in/two-factor", {"code": right})
     assert response.status_code == 400 and "Too many attempts" in response.get_data(as_text=True)
+
+
+def test_sign_in_messages_follow_the_page_language(client, accounts):
+    email = accounts.user("officer")
+    token = client.csrf_token("/sign-in?lang=ur")
+    response = client.post(
+        "/sign-in?lang=ur", data={"email": email, "password": "wrong one", "csrf_token": token}
+    )
+    assert response.status_code == 400
+    assert "درست ای میل پتہ اور پاس ورڈ درج کریں" in response.get_data(as_text=True)
