@@ -144,7 +144,11 @@ def register_cli(app: Flask) -> None:
 
         if not current_app.config.get("SEED_ALLOWED"):
             raise click.ClickException("seed-demo refuses to run in the production configuration")
-        report = seed_demo(os.environ.get("CONSULT_DEMO_PASSWORD") or None)
+        try:
+            report = seed_demo(os.environ.get("CONSULT_DEMO_PASSWORD") or None)
+        except ServiceError as error:
+            db.session.rollback()
+            raise click.ClickException(f"CONSULT_DEMO_PASSWORD: {error.message}") from None
         if not report.created:
             click.echo("Demo already seeded; nothing changed.")
         for line in report.created:
@@ -153,6 +157,11 @@ def register_cli(app: Flask) -> None:
             click.echo("Demo passwords (shown once; set CONSULT_DEMO_PASSWORD to choose your own):")
             for email, secret in report.passwords.items():
                 click.echo(f"  {email}  {secret}")
+        if any(line.startswith("user admin@") for line in report.created):
+            click.echo(
+                "admin@demo.example sets up two-factor sign-in at first sign-in: scan the QR "
+                "code with an authenticator app (see README, 'Trying the demo')."
+            )
 
     @consult.command("import-benchmarks")
     @click.argument("file", type=click.File("rb"))
