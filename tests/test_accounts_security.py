@@ -671,3 +671,21 @@ def test_sign_in_messages_follow_the_page_language(client, accounts):
     )
     assert response.status_code == 400
     assert "درست ای میل پتہ اور پاس ورڈ درج کریں" in response.get_data(as_text=True)
+
+
+def test_counters_quiet_for_a_whole_window_are_forgotten(app, client, accounts):
+    email = accounts.user("officer")
+    for _ in range(3):
+        _post_from(client, ATTACKER, "/sign-in", {"email": email, "password": "a guess"})
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(SignInThrottle.id))) == 2
+        db.session.execute(
+            sa.update(SignInThrottle).values(
+                last_failure_at=datetime.now(UTC) - app.config["SIGN_IN_THROTTLE_WINDOW"] * 2
+            )
+        )
+        db.session.commit()
+    _post_from(client, OFFICE, "/sign-in", {"email": "someone@else.example", "password": "x"})
+    with app.app_context():
+        rows = db.session.scalars(sa.select(SignInThrottle)).all()
+    assert len(rows) == 2 and all(row.failures == 1 for row in rows)

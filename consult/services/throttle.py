@@ -19,7 +19,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -59,6 +59,9 @@ def wait_seconds(limits: list[Limit], *, window: timedelta) -> int:
 
 def failed(limits: list[Limit], *, window: timedelta, ceiling: timedelta) -> None:
     now = datetime.now(UTC)
+    # Counters quiet for a whole window count for nothing: drop them, so
+    # guessed emails do not pile up in the table.
+    db.session.execute(delete(SignInThrottle).where(SignInThrottle.last_failure_at < now - window))
     for limit in limits:
         row = db.session.scalars(select(SignInThrottle).filter_by(key=limit.key)).first()
         if row is None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 23:59:18.554917
+Create Date: 2026-12-05 00:39:45.498898
 
 """
 
@@ -40,6 +40,11 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sign_in_throttle")),
         sa.UniqueConstraint("key", name=op.f("uq_sign_in_throttle_key")),
     )
+    with op.batch_alter_table("sign_in_throttle", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_sign_in_throttle_last_failure_at"), ["last_failure_at"], unique=False
+        )
+
     op.create_table(
         "user_account",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -672,6 +677,9 @@ def downgrade():
 
     op.drop_table("audit_event")
     op.drop_table("user_account")
+    with op.batch_alter_table("sign_in_throttle", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sign_in_throttle_last_failure_at"))
+
     op.drop_table("sign_in_throttle")
     op.drop_table("partnership")
     # ### end Alembic commands ###
