@@ -22,7 +22,7 @@ from .wording import category_label
 
 LANGUAGE_COOKIE = "consult_lang"
 # Officer pages are written in English; resident pages follow the resident.
-ENGLISH_ONLY_BLUEPRINTS = {"build", "fieldwork", "results", "admin", "exports", "api"}
+ENGLISH_ONLY_BLUEPRINTS = {"build", "fieldwork", "results", "admin", "exports", "api", "account"}
 
 
 def create_app(config: Any = None) -> Flask:
@@ -155,6 +155,7 @@ def _configure_jinja(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .account import bp as account_bp
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .main import bp as main_bp
@@ -162,6 +163,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(account_bp)
     for name in ("respond", "build", "fieldwork", "results", "exports", "feedback", "api"):
         # Blueprints are added as the product grows; each lives in consult/<name>/.
         try:

@@ -59,6 +59,82 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(error.message) from None
         click.echo(f"Created {role} {email} in {partnership.slug}")
 
+    @consult.command("set-password")
+    @click.argument("email")
+    @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+    @click.option(
+        "--temporary", is_flag=True, help="The person must choose a new one at their next sign-in."
+    )
+    def set_password_command(email: str, password_stdin: bool, temporary: bool) -> None:
+        """Set an account's password (ends all its sessions)."""
+        from .services.accounts import set_password
+
+        user = _user(email)
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            set_password(user, password, temporary=temporary)
+            _audit_cli("password_set", user)
+            db.session.commit()
+        except ServiceError as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from None
+        click.echo(f"Password set for {user.email}" + (" (temporary)" if temporary else ""))
+
+    @consult.command("set-password-link")
+    @click.argument("email")
+    @click.option(
+        "--base-url",
+        default="",
+        help="The service's address, e.g. https://consult.example.org (else the path only).",
+    )
+    def set_password_link_command(email: str, base_url: str) -> None:
+        """Print a one-time set-password link for an account."""
+        from .services.accounts import issue_password_link
+
+        user = _user(email)
+        token = issue_password_link(user, by=None, partnership=None)
+        db.session.commit()
+        hours = int(current_app.config["SET_PASSWORD_LINK_LIFETIME"].total_seconds() // 3600)
+        click.echo(f"{base_url.rstrip('/')}/set-password/{token}")
+        click.echo(f"Works once, for {hours} hours.", err=True)
+
+    @consult.command("deactivate-user")
+    @click.argument("email")
+    def deactivate_user_command(email: str) -> None:
+        """Stop an account signing in anywhere and end its sessions."""
+        from .services.accounts import deactivate_user
+
+        user = _user(email)
+        deactivate_user(user)
+        db.session.commit()
+        click.echo(f"Deactivated {user.email}; every session ended")
+
+    @consult.command("reactivate-user")
+    @click.argument("email")
+    def reactivate_user_command(email: str) -> None:
+        """Let a deactivated account sign in again (in all its partnerships)."""
+        from .services.accounts import reactivate_user
+
+        user = _user(email)
+        reactivate_user(user)
+        db.session.commit()
+        click.echo(f"Reactivated {user.email}")
+
+    @consult.command("reset-two-factor")
+    @click.argument("email")
+    def reset_two_factor_command(email: str) -> None:
+        """Remove an account's two-factor set-up (a lost phone); it is set up again at next sign-in."""
+        from .services import sessions, two_factor
+
+        user = _user(email)
+        two_factor.reset(user)
+        sessions.end_all(user.id)
+        db.session.commit()
+        click.echo(f"Two-factor sign-in removed for {user.email}; set up again at next sign-in")
+
     @consult.command("seed-demo")
     def seed_demo_command() -> None:
         """Create the demo partnership, accounts and survey (idempotent)."""
@@ -68,7 +144,11 @@ def register_cli(app: Flask) -> None:
 
         if not current_app.config.get("SEED_ALLOWED"):
             raise click.ClickException("seed-demo refuses to run in the production configuration")
-        report = seed_demo(os.environ.get("CONSULT_DEMO_PASSWORD") or None)
+        try:
+            report = seed_demo(os.environ.get("CONSULT_DEMO_PASSWORD") or None)
+        except ServiceError as error:
+            db.session.rollback()
+            raise click.ClickException(f"CONSULT_DEMO_PASSWORD: {error.message}") from None
         if not report.created:
             click.echo("Demo already seeded; nothing changed.")
         for line in report.created:
@@ -77,6 +157,11 @@ def register_cli(app: Flask) -> None:
             click.echo("Demo passwords (shown once; set CONSULT_DEMO_PASSWORD to choose your own):")
             for email, secret in report.passwords.items():
                 click.echo(f"  {email}  {secret}")
+        if any(line.startswith("user admin@") for line in report.created):
+            click.echo(
+                "admin@demo.example sets up two-factor sign-in at first sign-in: scan the QR "
+                "code with an authenticator app (see README, 'Trying the demo')."
+            )
 
     @consult.command("import-benchmarks")
     @click.argument("file", type=click.File("rb"))
@@ -279,3 +364,18 @@ def _partnership(slug: str) -> Partnership:
     if partnership is None:
         raise click.ClickException(f"No partnership called {slug!r}")
     return partnership
+
+
+def _user(email: str):  # type: ignore[no-untyped-def]
+    from .services.accounts import find_user
+
+    user = find_user(email)
+    if user is None:
+        raise click.ClickException(f"No account for {email!r}")
+    return user
+
+
+def _audit_cli(action: str, user) -> None:  # type: ignore[no-untyped-def]
+    from .services.audit import record
+
+    record(action, partnership_id=None, user_id=None, target=f"user:{user.id}")

@@ -130,6 +130,8 @@ class Partnership(Model):
     colour: Mapped[str | None] = mapped_column(sa.String(7))
     # Where residents post a paper questionnaire back (printed on every form).
     return_address: Mapped[str | None] = mapped_column(sa.Text)
+    # Officers and viewers must use two-factor sign-in too (admins always must).
+    require_two_factor: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="partnership")
@@ -143,8 +145,15 @@ class User(Model):
     name: Mapped[str] = mapped_column(sa.String(200), default="")
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
-    failed_sign_ins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Set by a temporary password (command line): the next sign-in must choose a new one.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    password_changed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Two-factor (TOTP): the secret is stored when set-up starts and counts
+    # only once a code from it has been entered (totp_enabled_at set).
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # The last time step a code was accepted for: a code is never accepted twice.
+    totp_last_counter: Mapped[int | None] = mapped_column(sa.BigInteger)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
@@ -157,9 +166,73 @@ class Membership(Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
     partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnership.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(sa.String(20))
+    # An admin deactivates a person's access to their partnership only; the
+    # account itself ends when no active membership is left.
+    active: Mapped[bool] = mapped_column(default=True)
 
     user: Mapped[User] = relationship(back_populates="memberships")
     partnership: Mapped[Partnership] = relationship(back_populates="memberships")
+
+
+class OfficerSession(Model):
+    """A signed-in session, held on the server: the cookie carries only a
+    random token whose hash is stored here, so a session can be ended (sign-out,
+    password change, deactivation) and its idle and absolute limits are
+    checked against times the browser cannot change."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class RecoveryCode(Model):
+    """One of a user's single-use two-factor recovery codes, stored hashed."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    used_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class PasswordToken(Model):
+    """A one-time set-password link: single use, expiring, stored hashed."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The partnership whose admin issued it; None when issued on the command line.
+    partnership_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("partnership.id", ondelete="CASCADE")
+    )
+    # False for a person who already had an account: the link then only
+    # welcomes them to the partnership and can never change their password.
+    sets_password: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class SignInThrottle(Model):
+    """Failed sign-in attempts per key (an account at an address, or an
+    address): the next attempt waits longer after each failure. Keys are
+    hashed, so neither typed email addresses nor client addresses are stored."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, index=True
+    )
+    next_allowed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
 class PartnerOrganisation(Model):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -41,6 +40,9 @@ def role_required(role: Role) -> Callable[[F], F]:
                     # Said here: the sign-in page we redirect to no longer sees the old session.
                     flash("You were signed out because you were inactive. Sign in again.", "info")
                 return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+            setup = _account_setup_redirect(view)
+            if setup is not None:
+                return setup
             membership = g.get("membership")
             if membership is None or ROLE_RANK[Role(membership.role)] < ROLE_RANK[role]:
                 abort(403)
@@ -79,48 +81,66 @@ def load_signed_in_user() -> None:
     g.user = None
     g.membership = None
     g.partnership = None
-    user_id = session.get("user_id")
-    if user_id is None:
+    token = session.get("sid")
+    if token is None:
         return
-    now = datetime.now(UTC).timestamp()
-    last_seen = session.get("last_seen", 0)
-    idle = current_app.config["OFFICER_SESSION_IDLE"].total_seconds()
-    # Expiry is checked here, on the server: a stolen cookie stops working too.
-    if now - last_seen > idle:
+    from .services import sessions
+
+    cfg = current_app.config
+    # Idle and absolute limits are measured from times stored on the server:
+    # a replayed or edited cookie cannot stretch them, and an ended session
+    # (sign-out, password change, deactivation) stays ended.
+    user, expired = sessions.resume(
+        token, idle=cfg["OFFICER_SESSION_IDLE"], absolute=cfg["OFFICER_SESSION_ABSOLUTE"]
+    )
+    db.session.commit()
+    if user is None:
         session.clear()
-        g.session_expired = True
-        return
-    session["last_seen"] = now
-    user = db.session.get(User, user_id)
-    if user is None or not user.is_active or session.get("auth_epoch") != _auth_epoch(user):
-        session.clear()
+        g.session_expired = expired
         return
     g.user = user
     partnership_id = session.get("partnership_id")
     membership = db.session.scalars(
-        select(Membership).filter_by(user_id=user.id, partnership_id=partnership_id)
+        select(Membership).filter_by(user_id=user.id, partnership_id=partnership_id, active=True)
     ).first()
     if membership is None:
-        membership = db.session.scalars(select(Membership).filter_by(user_id=user.id)).first()
+        membership = db.session.scalars(
+            select(Membership).filter_by(user_id=user.id, active=True).order_by(Membership.id)
+        ).first()
     if membership is not None:
         session["partnership_id"] = membership.partnership_id
         g.membership = membership
         g.partnership = membership.partnership
 
 
-def _auth_epoch(user: User) -> str:
-    # Changing the password ends every other session of that user.
-    return user.password_hash[-16:]
-
-
 def start_session(user: User, membership: Membership | None) -> None:
+    from .services import sessions
+
     session.clear()
     session.permanent = True
-    session["user_id"] = user.id
-    session["auth_epoch"] = _auth_epoch(user)
-    session["last_seen"] = datetime.now(UTC).timestamp()
+    session["sid"] = sessions.start(user, absolute=current_app.config["OFFICER_SESSION_ABSOLUTE"])
     if membership is not None:
         session["partnership_id"] = membership.partnership_id
+
+
+def account_setup(view: F) -> F:
+    """Mark a view a signed-in person may use before their account is set up
+    (a temporary password to change, two-factor to enrol)."""
+    view._consult_account_setup = True  # type: ignore[attr-defined]
+    return view
+
+
+def _account_setup_redirect(view: Any) -> Any:
+    if getattr(view, "_consult_account_setup", False):
+        return None
+    user = g.user
+    if user.must_change_password:
+        return redirect(url_for("account.change_password"))
+    from .services import two_factor
+
+    if not two_factor.enabled(user) and two_factor.required_for(user):
+        return redirect(url_for("account.two_factor_page"))
+    return None
 
 
 def csp_nonce() -> str:

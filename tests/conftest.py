@@ -22,6 +22,8 @@ from consult.models import Membership, Partnership, Role, User
 from consult.services.accounts import create_partnership, create_user
 
 PASSWORD = "correct horse battery staple"
+# The authenticator "app" of every test user who needs two-factor sign-in.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -181,8 +183,42 @@ def accounts(app: Flask) -> Accounts:
     return Accounts(app)
 
 
+def enrol_two_factor(app: Flask, email: str, *, only_if_required: bool = False) -> None:
+    """Set up two-factor for a test user as if they had scanned TOTP_SECRET
+    into their app; the next code they enter is accepted (no replay yet)."""
+    from datetime import UTC, datetime
+
+    from consult.services import two_factor
+
+    with app.app_context():
+        user = db.session.scalars(sa.select(User).filter_by(email=email.strip().lower())).first()
+        if user is None:
+            return
+        if not two_factor.enabled(user):
+            if only_if_required and not two_factor.required_for(user):
+                return
+            user.totp_secret = TOTP_SECRET
+            user.totp_enabled_at = datetime.now(UTC)
+        # Each test sign-in is a fresh code from the app, never a replay.
+        user.totp_last_counter = None
+        db.session.commit()
+
+
+def totp_code(secret: str = TOTP_SECRET) -> str:
+    import pyotp
+
+    return pyotp.TOTP(secret).now()
+
+
 def sign_in(client: PageCheckingClient, email: str, password: str = PASSWORD):
-    return client.post_form("/sign-in", {"email": email, "password": password})
+    """Sign in as a person would, entering the code from their app when asked.
+    A user who must use two-factor is enrolled with TOTP_SECRET first."""
+    enrol_two_factor(client.application, email, only_if_required=True)
+    response = client.post_form("/sign-in", {"email": email, "password": password})
+    if response.status_code == 302 and response.headers["Location"].endswith("/sign-in/two-factor"):
+        enrol_two_factor(client.application, email)
+        response = client.post_form("/sign-in/two-factor", {"code": totp_code()})
+    return response
 
 
 @pytest.fixture
@@ -214,4 +250,4 @@ def demo(app: Flask) -> dict[str, Any]:
         }
 
 
-__all__ = ["PASSWORD", "Membership", "User", "sign_in"]
+__all__ = ["PASSWORD", "TOTP_SECRET", "Membership", "User", "sign_in", "totp_code"]

@@ -168,7 +168,7 @@ def public_post_routes(app) -> list[Any]:
     )
 
 
-PUBLIC_PARAMETERS = {"slug", "key", "code"}
+PUBLIC_PARAMETERS = {"slug", "key", "code", "token"}
 
 
 def test_every_public_form_parameter_is_known(app):
@@ -221,7 +221,7 @@ def test_public_forms_never_fail_and_store_only_valid_answers(app, client, demo,
                 st.text(min_size=1, max_size=20).map(lambda s: quote(s, safe="")),
             )
         )
-        url = build_url(rule, {"slug": slug, "key": key, "code": "ABCD-EFGH-JKLM"})
+        url = build_url(rule, {"slug": slug, "key": key, "code": "ABCD-EFGH-JKLM", "token": key})
         fields = page_fields.get(key, []) or sorted({f for fs in page_fields.values() for f in fs})
         if data.draw(st.booleans()):
             # Valid field names with codes from anywhere in the survey (tampering).
@@ -244,7 +244,40 @@ def test_sign_in_never_fails(client, accounts, email, password):
     response = client.post(
         "/sign-in", data={"email": email, "password": password, "csrf_token": token}
     )
-    assert response.status_code in (400, 413)
+    # 429: the same hostile address tried too often and must wait (throttling).
+    assert response.status_code in (400, 413, 429)
+
+
+@FUZZ
+@given(code=values, password=values, confirm=values)
+def test_two_factor_and_set_password_forms_never_fail(
+    app, client, accounts, code, password, confirm
+):
+    from conftest import PASSWORD, enrol_two_factor
+
+    from consult.services.accounts import find_user, issue_password_link
+
+    email = "admin@fuzz.example"
+    with app.app_context():
+        known = find_user(email) is not None
+    if not known:
+        accounts.user("admin", partnership="fuzz-csp", email=email)
+        enrol_two_factor(app, email)
+    token = _token(client)
+    client.post("/sign-in", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    if client.get("/sign-in/two-factor").status_code == 200:
+        token = _token(client, "/sign-in/two-factor")
+        response = client.post("/sign-in/two-factor", data={"code": code, "csrf_token": token})
+        assert response.status_code in (400, 413, 429)
+    with app.app_context():
+        link = f"/set-password/{issue_password_link(find_user(email), by=None, partnership=None)}"
+        db.session.commit()
+    token = _token(client, link)
+    response = client.post(
+        link, data={"password": password, "confirm": confirm, "csrf_token": token}
+    )
+    # A fuzzed pair that happens to be a good password is accepted (302).
+    assert response.status_code in (302, 400, 413)
 
 
 def test_nul_bytes_and_control_characters_get_a_clear_400(client, demo):

@@ -3,9 +3,19 @@ page), and for administrators, users, partner organisations and the audit log.""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovRadioInput, GovTextInput
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import EmailField, PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -21,7 +31,13 @@ from ..models import (
 )
 from ..security import current_partnership, owned_or_404, role_required
 from ..services import ServiceError
-from ..services.accounts import create_user, set_role
+from ..services.accounts import (
+    add_member,
+    deactivate_member,
+    issue_password_link,
+    reactivate_member,
+    set_role,
+)
 from ..services.audit import record
 from ..services.counts import response_counts_for
 
@@ -72,11 +88,16 @@ class NewUserForm(BaseForm):
         choices=choices(ROLE_CHOICES),
         validators=[DataRequired("Choose a role")],
     )
-    password = PasswordField(
-        "Temporary password",
-        widget=GovPasswordInput(),
-        description="At least 12 characters. Give it to the person securely; they should change it.",
-        validators=[DataRequired("Enter a temporary password"), Length(max=500)],
+
+
+def _link_page(email: str, token: str, heading: str):  # type: ignore[no-untyped-def]
+    # Shown once, never stored: the token exists in the database only as a hash.
+    return render_template(
+        "admin/password_link.html",
+        email=email,
+        heading=heading,
+        link=url_for("auth.set_password", token=token, _external=True),
+        hours=int(current_app.config["SET_PASSWORD_LINK_LIFETIME"].total_seconds() // 3600),
     )
 
 
@@ -87,17 +108,17 @@ def users():
     form = NewUserForm()
     if form.validate_on_submit():
         try:
-            create_user(
+            added = add_member(
                 form.email.data or "",
-                form.password.data or "",
                 partnership=partnership,
                 role=form.role.data or "",
                 name=form.name.data or "",
-                created_by=g.user,
+                by=g.user,
             )
             db.session.commit()
-            flash(f"Account created for {form.email.data}", "success")
-            return redirect(url_for("admin.users"))
+            # The same page whether the person is new or already has an account
+            # elsewhere: adding a user must not reveal other partnerships' accounts.
+            return _link_page(added.user.email, added.token, f"{added.user.email} has been added")
         except ServiceError as error:
             db.session.rollback()
             field = getattr(form, error.field or "email", form.email)
@@ -110,8 +131,100 @@ def users():
     ).all()
     status = 400 if request.method == "POST" else 200
     return render_template(
-        "admin/users.html", form=form, members=members, form_has_errors=bool(form.errors)
+        "admin/users.html",
+        form=form,
+        members=members,
+        security_form=SecurityForm(
+            formdata=None, require_two_factor="yes" if partnership.require_two_factor else "no"
+        ),
+        form_has_errors=bool(form.errors),
     ), status
+
+
+@bp.route("/users/<int:membership_id>/deactivate", methods=["POST"])
+@role_required(Role.ADMIN)
+def deactivate_user(membership_id: int):
+    membership = owned_or_404(Membership, membership_id)
+    try:
+        deactivate_member(membership, by=g.user)
+        db.session.commit()
+        flash(f"{membership.user.email} can no longer sign in to this partnership", "success")
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:membership_id>/reactivate", methods=["POST"])
+@role_required(Role.ADMIN)
+def reactivate_user(membership_id: int):
+    membership = owned_or_404(Membership, membership_id)
+    try:
+        reactivate_member(membership, by=g.user)
+        db.session.commit()
+        flash(f"{membership.user.email} can sign in again", "success")
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:membership_id>/password-link", methods=["POST"])
+@role_required(Role.ADMIN)
+def password_link(membership_id: int):
+    membership = owned_or_404(Membership, membership_id, active=True)
+    user = membership.user
+    if user.id == g.user.id:
+        flash("Change your own password from Your account", "error")
+        return redirect(url_for("admin.users"))
+    # A person who also belongs to another partnership gets a link that only
+    # welcomes them: one partnership's administrator must never be able to
+    # take over an account another partnership relies on.
+    own_only = all(m.partnership_id == membership.partnership_id for m in user.memberships)
+    token = issue_password_link(
+        user, by=g.user, partnership=current_partnership(), sets_password=own_only
+    )
+    db.session.commit()
+    return _link_page(user.email, token, f"Set-password link for {user.email}")
+
+
+class SecurityForm(BaseForm):
+    require_two_factor = RadioField(
+        "Require two-factor sign-in for everyone in this partnership?",
+        widget=GovRadioInput(),
+        choices=choices(
+            [
+                ("yes", "Yes – officers and viewers too"),
+                ("no", "No – administrators only (administrators always need it)"),
+            ]
+        ),
+        validators=[DataRequired("Choose whether two-factor sign-in is required")],
+    )
+
+
+@bp.route("/security", methods=["POST"])
+@role_required(Role.ADMIN)
+def security():
+    partnership = current_partnership()
+    form = SecurityForm()
+    if form.validate_on_submit():
+        partnership.require_two_factor = form.require_two_factor.data == "yes"
+        record(
+            "two_factor_requirement_changed",
+            partnership_id=partnership.id,
+            user_id=g.user.id,
+            details={"required": partnership.require_two_factor},
+        )
+        db.session.commit()
+        flash(
+            "Two-factor sign-in is now required for everyone"
+            if partnership.require_two_factor
+            else "Two-factor sign-in is now required for administrators only",
+            "success",
+        )
+    else:
+        flash("Choose whether two-factor sign-in is required", "error")
+    return redirect(url_for("admin.users"))
 
 
 @bp.route("/users/<int:membership_id>/role", methods=["POST"])
