@@ -14,9 +14,9 @@ from flask import (
     request,
     url_for,
 )
-from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovRadioInput, GovTextInput
-from sqlalchemy import func, select
-from wtforms import EmailField, PasswordField, RadioField, StringField
+from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovTextInput
+from sqlalchemy import select
+from wtforms import EmailField, RadioField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..extensions import db
