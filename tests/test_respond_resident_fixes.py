@@ -352,3 +352,34 @@ def test_the_builder_sets_16_and_over_and_never_clears_it_on_a_special_question(
         # Leaving the setting out (an older caller) keeps it as it was.
         builder.update_question(years, prompt="How many years?")
         assert years.adults_only is True
+
+
+def test_an_officer_ticks_16_and_over_in_the_builder(app, client, signed_in):
+    from test_build_web import build, ids
+
+    signed_in("officer")
+    survey_id, questions = build(client, app)
+    _, sections = ids(app, survey_id)
+    page = f"/manage/surveys/{survey_id}/questions/{questions['other']}"
+    assert 'name="adults_only"' in client.get(page).get_data(as_text=True)
+    response = client.post_form(page, {"prompt": "What else?", "key": "other", "adults_only": "1"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    with app.app_context():
+        assert db.session.get(Question, questions["other"]).adults_only is True
+    client.post_form(page, {"prompt": "What else?", "key": "other"})
+    with app.app_context():
+        assert db.session.get(Question, questions["other"]).adults_only is False
+    added = client.post_form(
+        f"/manage/surveys/{survey_id}/questions/new",
+        {
+            "section": sections["about_you"],
+            "key": "trans",
+            "type": "single",
+            "prompt": "Gender identity?",
+            "adults_only": "1",
+        },
+    )
+    assert added.status_code == 302, added.get_data(as_text=True)[:2000]
+    with app.app_context():
+        question = db.session.scalars(sa.select(Question).filter_by(key="trans")).one()
+        assert question.adults_only is True
