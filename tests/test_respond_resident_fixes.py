@@ -263,6 +263,11 @@ def test_privacy_notice_with_a_bogus_survey_is_still_the_plain_notice(app, clien
     page = client.get("/privacy?survey=../../etc")
     assert page.status_code == 200
     assert "govuk-back-link" not in page.get_data(as_text=True)
+    # Opened on its own, it still offers every language of the service.
+    html = client.get("/privacy").get_data(as_text=True)
+    assert {"en", "ur", "ar", "pl"} <= set(re.findall(r'id="language-(\w+)"', html))
+    arabic = client.get("/privacy?lang=ar").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl"' in arabic
 
 
 # --- 11. the back link is inside a landmark --------------------------------------------
