@@ -263,6 +263,11 @@ def test_privacy_notice_with_a_bogus_survey_is_still_the_plain_notice(app, clien
     page = client.get("/privacy?survey=../../etc")
     assert page.status_code == 200
     assert "govuk-back-link" not in page.get_data(as_text=True)
+    # Opened on its own, it still offers every language of the service.
+    html = client.get("/privacy").get_data(as_text=True)
+    assert {"en", "ur", "ar", "pl"} <= set(re.findall(r'id="language-(\w+)"', html))
+    arabic = client.get("/privacy?lang=ar").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl"' in arabic
 
 
 # --- 11. the back link is inside a landmark --------------------------------------------
@@ -352,3 +357,34 @@ def test_the_builder_sets_16_and_over_and_never_clears_it_on_a_special_question(
         # Leaving the setting out (an older caller) keeps it as it was.
         builder.update_question(years, prompt="How many years?")
         assert years.adults_only is True
+
+
+def test_an_officer_ticks_16_and_over_in_the_builder(app, client, signed_in):
+    from test_build_web import build, ids
+
+    signed_in("officer")
+    survey_id, questions = build(client, app)
+    _, sections = ids(app, survey_id)
+    page = f"/manage/surveys/{survey_id}/questions/{questions['other']}"
+    assert 'name="adults_only"' in client.get(page).get_data(as_text=True)
+    response = client.post_form(page, {"prompt": "What else?", "key": "other", "adults_only": "1"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    with app.app_context():
+        assert db.session.get(Question, questions["other"]).adults_only is True
+    client.post_form(page, {"prompt": "What else?", "key": "other"})
+    with app.app_context():
+        assert db.session.get(Question, questions["other"]).adults_only is False
+    added = client.post_form(
+        f"/manage/surveys/{survey_id}/questions/new",
+        {
+            "section": sections["about_you"],
+            "key": "trans",
+            "type": "single",
+            "prompt": "Gender identity?",
+            "adults_only": "1",
+        },
+    )
+    assert added.status_code == 302, added.get_data(as_text=True)[:2000]
+    with app.app_context():
+        question = db.session.scalars(sa.select(Question).filter_by(key="trans")).one()
+        assert question.adults_only is True

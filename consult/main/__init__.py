@@ -45,30 +45,37 @@ def privacy():
 def _survey_context(slug: str | None) -> dict[str, Any]:
     """Opened from a survey's footer (`?survey=<slug>`): the partnership's name,
     a way back to the survey and its language switcher. Anything else, or a
-    survey that is not public, gets the plain notice."""
-    if not slug or len(slug) > 100:
-        return {}
-    survey = db.session.scalars(select(Survey).filter_by(slug=slug)).first()
+    survey that is not public, gets the notice with every language the
+    service offers."""
+    enabled = current_app.config["CONSULT_LANGUAGES"]
+    survey = (
+        db.session.scalars(select(Survey).filter_by(slug=slug)).first()
+        if slug and len(slug) <= 100
+        else None
+    )
     if survey is None or survey.status == SurveyStatus.DRAFT:
-        return {}
-    offered = offered_languages(survey, current_app.config["CONSULT_LANGUAGES"])
+        return {"switcher": _switcher(enabled, url_for("main.privacy"))}
+    offered = offered_languages(survey, enabled)
+    return {
+        "header_name": survey.partnership.name,
+        "back_url": url_for("respond.start", slug=survey.slug),
+        "switcher": _switcher(offered, url_for("main.privacy", survey=survey.slug)),
+    }
+
+
+def _switcher(languages: list[str], base: str) -> list[dict[str, Any]]:
     current = str(get_locale())
-    base = url_for("main.privacy", survey=survey.slug)
-    switcher = [
+    joiner = "&" if "?" in base else "?"
+    return [
         {
             "code": code,
             "name": LANGUAGES[code].native_name,
             "dir": LANGUAGES[code].direction,
-            "href": f"{base}&{urlencode({'lang': code})}",
+            "href": f"{base}{joiner}{urlencode({'lang': code})}",
             "current": code == current,
         }
-        for code in offered
+        for code in languages
     ]
-    return {
-        "header_name": survey.partnership.name,
-        "back_url": url_for("respond.start", slug=survey.slug),
-        "switcher": switcher,
-    }
 
 
 @bp.route("/accessibility")

@@ -114,3 +114,33 @@ def test_a_resume_link_opened_in_a_fresh_english_browser_carries_on_in_arabic(
     with other.expect_navigation(wait_until="load"):
         other.locator("#continue-button").click()
     expect(other.locator("html")).to_have_attribute("lang", "ar")
+
+
+@pytest.mark.parametrize("lang", ["ur", "ar"])
+def test_saving_an_invalid_entry_says_so_in_the_residents_language_with_its_long_date(
+    open_context: Callable[..., BrowserContext], live_server: LiveServer, lang: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from babel.dates import format_date
+
+    page = open_context(viewport=NARROW).new_page()
+    _first_question(page, live_server, lang)
+    # The partnership's name is English on an Urdu or Arabic page, and marked so.
+    expect(page.locator(".consult-header__name")).to_have_attribute("lang", "en")
+    page.goto(live_server(f"/s/{SLUG}/q/years_in_area"))
+    expect(page.locator("#years_in_area")).to_be_visible()
+    page.locator("#years_in_area").fill("about ten")
+    with page.expect_navigation(wait_until="load"):
+        page.locator("#save-button").click()
+    warning = page.locator("#not-saved")
+    expect(warning).to_be_visible()
+    text = warning.inner_text()
+    assert "not saved" not in text and "was not" not in text, text
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    # Kept for the survey's resume days from today, in the language's long form.
+    expiry = page.locator("#resume-expiry").inner_text()
+    days = [datetime.now(UTC).date() + timedelta(days=d) for d in (27, 28, 29)]
+    assert any(format_date(day, "long", locale=lang) in expiry for day in days), expiry
+    # Nothing overhangs the 360 px screen on this page either.
+    assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
