@@ -263,3 +263,54 @@ def test_cli_imports_a_postcode_lookup_all_or_nothing(app, accounts, tmp_path):
     assert "Imported postcode lookup version 1 for mid-csp" in result.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(PostcodeWard.id))) == 3
+
+
+def test_builder_sets_a_condition_comparing_a_date_or_a_decimal(app, client, accounts):
+    ids = _typed(app, lookup=False)
+    with app.app_context():
+        from consult.models import Survey
+
+        survey = db.session.get(Survey, ids["survey"])
+        survey.status = "draft"
+        for question in survey.questions:
+            question.show_if = None
+        db.session.commit()
+    _officer_of_mid(app, accounts, client)
+    base = f"/manage/surveys/{ids['survey']}/questions"
+    page = client.get(f"{base}/{ids['followup']}?source=incident_date").get_data(as_text=True)
+    assert 'name="compare"' in page and "as YYYY-MM-DD" in page
+    condition = f"{base}/{ids['followup']}/condition"
+    bad = client.post_form(
+        condition,
+        {"source": "incident_date", "compare": "gte", "value": "31/02/2024"},
+        token_from=f"{base}/{ids['followup']}",
+    )
+    assert bad.status_code == 400 and "Enter the date as YYYY-MM-DD" in bad.get_data(as_text=True)
+    ok = client.post_form(
+        condition,
+        {"source": "incident_date", "compare": "gte", "value": "2024-01-01"},
+        token_from=f"{base}/{ids['followup']}",
+    )
+    assert ok.status_code == 302
+    decimal = client.post_form(
+        f"{base}/{ids['long_hours']}/condition",
+        {"source": "hours", "compare": "gt", "value": "7.5"},
+        token_from=f"{base}/{ids['long_hours']}",
+    )
+    assert decimal.status_code == 302
+    # A text question cannot be compared.
+    text = client.post_form(
+        f"{base}/{ids['long_hours']}/condition",
+        {"source": "followup", "compare": "gt", "value": "3"},
+        token_from=f"{base}/{ids['long_hours']}",
+    )
+    assert text.status_code == 400
+    assert "not a number or date question" in text.get_data(as_text=True)
+    page = client.get(f"{base}/{ids['followup']}").get_data(as_text=True)
+    assert "incident_date ≥ 2024-01-01" in page
+    with app.app_context():
+        from consult.models import Question as Q
+
+        shown = {q.key: q.show_if for q in db.session.scalars(sa.select(Q)).all()}
+        assert shown["followup"] == {"question": "incident_date", "gte": "2024-01-01"}
+        assert shown["long_hours"] == {"question": "hours", "gt": 7.5}

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..i18n import LANGUAGES, direction
 from ..models import (
+    COMPARABLE_TYPES,
     DEMOGRAPHIC_VARIABLES,
     Audience,
     BenchmarkSet,
@@ -455,7 +456,9 @@ def _question_page(
     texts = SurveyTexts(survey)
     order = ordered_questions(survey)
     earlier = [
-        q for q in order[: order.index(question)] if q.type in builder.CONDITION_SOURCE_TYPES
+        q
+        for q in order[: order.index(question)]
+        if q.type in builder.CONDITION_SOURCE_TYPES | COMPARABLE_TYPES
     ]
     return render_template(
         "build/question.html",
@@ -636,7 +639,13 @@ def condition(survey_id: int, question_id: int):
     source = request.form.get("source", "") if not _flag("remove") else ""
     codes = request.form.getlist(f"codes_{source}") if source else []
     try:
-        builder.set_condition(q, source or None, codes, by=g.user)
+        if source and request.form.get("compare"):
+            # A number, decimal or date answer compared with a value.
+            builder.set_comparison(
+                q, source, request.form["compare"], request.form.get("value", ""), by=g.user
+            )
+        else:
+            builder.set_condition(q, source or None, codes, by=g.user)
         message = (
             "Condition removed: the question is always shown." if not source else "Condition saved."
         )

@@ -311,6 +311,61 @@ def set_condition(
     )
 
 
+COMPARISONS = {
+    "gt": "more than / after",
+    "gte": "at least / on or after",
+    "lt": "less than / before",
+    "lte": "at most / on or before",
+}
+
+
+def set_comparison(
+    question: Question, source_key: str, comparison: str, value: str, *, by: User | None = None
+) -> None:
+    """Show `question` only when an earlier number, decimal or date answer
+    compares with `value` (a number, or a date written YYYY-MM-DD)."""
+    survey = question.survey
+    order = ordered_questions(survey)
+    by_key = {q.key: q for q in order}
+    source = by_key.get(source_key)
+    if comparison not in COMPARISONS:
+        raise ServiceError("Choose how to compare", field="compare")
+    text = (value or "").strip()
+    bound: float | str
+    if source is not None and source.type == QuestionType.DATE:
+        day = typed_answers.parse_iso(text)
+        if day is None:
+            raise ServiceError("Enter the date as YYYY-MM-DD, like 2024-01-31", field="value")
+        bound = day.isoformat()
+    else:
+        try:
+            bound = float(text)
+        except ValueError:
+            raise ServiceError("Enter a number to compare with, like 16", field="value") from None
+        if bound != bound or bound in (float("inf"), float("-inf")):
+            raise ServiceError("Enter a number to compare with, like 16", field="value")
+        if bound.is_integer():
+            bound = int(bound)
+    new = {"question": source_key, comparison: bound}
+    validate_condition(
+        question,
+        new,
+        by_key,
+        {q.key: i for i, q in enumerate(order)},
+        order.index(question),
+    )
+    if new == question.show_if:
+        return
+    question.show_if = new
+    record(
+        "condition_changed",
+        partnership_id=survey.partnership_id,
+        user_id=_uid(by),
+        target=f"survey:{survey.id}:{question.key}",
+        details={"show_if": new},
+    )
+
+
 def _sources(show_if: Any) -> set[str]:
     return {
         k

@@ -303,12 +303,10 @@ def _settlements(first_ids: list[int]) -> dict[tuple[int, int], Settled]:
     }
 
 
-def _answers_of(
-    response_ids: list[int], questions: list[Question]
-) -> dict[int, dict[str, ParsedAnswer]]:
-    """The answers of many responses in one query per thousand (a batch of
-    hundreds of forms keyed twice would otherwise be a query per form)."""
-    by_id = {q.id: q for q in questions}
+def _answer_rows(response_ids: list[int]) -> dict[int, dict[int, list[Any]]]:
+    """The stored answer rows of many responses, by response and question, in
+    one query per thousand responses (a batch of hundreds of forms keyed
+    twice would otherwise be a query per form)."""
     grouped: dict[int, dict[int, list[Any]]] = {}
     table = Answer.__table__
     for start in range(0, len(response_ids), 1000):
@@ -326,14 +324,20 @@ def _answers_of(
         )
         for row in rows:
             grouped.setdefault(row.response_id, {}).setdefault(row.question_id, []).append(row)
-    return {
-        rid: {
-            by_id[qid].key: from_rows(by_id[qid], rows)
-            for qid, rows in answers.items()
-            if qid in by_id
-        }
-        for rid, answers in grouped.items()
-    }
+    return grouped
+
+
+def _same(a: list[Any], b: list[Any]) -> bool:
+    """Two keyings' rows for one question hold the same answer. Stored rows
+    are canonical (see answers: one row per code, ranks 1..N), so comparing
+    their values, in any order, is comparing the answers."""
+
+    def values(rows: list[Any]) -> list[tuple[Any, ...]]:
+        return sorted(
+            (r.item_code, r.option_code, r.rank or 0, r.number or 0.0, r.text or "") for r in rows
+        )
+
+    return len(a) == len(b) and values(a) == values(b)
 
 
 def keyed_forms(survey: Survey, batch: str | None = None) -> list[KeyedForm]:
@@ -345,9 +349,7 @@ def keyed_forms(survey: Survey, batch: str | None = None) -> list[KeyedForm]:
     forms = _keyed(survey, batch)
     firsts = [keyed[1].id for keyed in forms.values() if 1 in keyed]
     settled = _settlements(firsts)
-    loaded = _answers_of(
-        [r.id for keyed in forms.values() if 2 in keyed for r in keyed.values()], questions
-    )
+    loaded = _answer_rows([r.id for keyed in forms.values() if 2 in keyed for r in keyed.values()])
     result = []
     for label, keyed in sorted(forms.items()):
         first, second = keyed.get(1), keyed.get(2)
@@ -357,11 +359,13 @@ def keyed_forms(survey: Survey, batch: str | None = None) -> list[KeyedForm]:
         if second is not None:
             a, b = loaded.get(first.id, {}), loaded.get(second.id, {})
             for question in questions:
-                shown_a, shown_b = (
-                    show(question, a.get(question.key)),
-                    show(question, b.get(question.key)),
-                )
+                rows_a, rows_b = a.get(question.id, []), b.get(question.id, [])
                 how = settled.get((first.id, question.id))
+                if how is None and _same(rows_a, rows_b):
+                    continue
+                # Only what is listed is turned into words.
+                shown_a = show(question, from_rows(question, rows_a))
+                shown_b = show(question, from_rows(question, rows_b))
                 if shown_a != shown_b or how is not None:
                     form.differences.append(Difference(question, shown_a, shown_b, how))
         result.append(form)
