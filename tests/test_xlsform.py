@@ -88,6 +88,37 @@ def test_round_trip_keeps_keys_codes_types_texts_and_conditions(app_context):
     assert q(result.survey, "years").settings == {"min": 0.0, "max": 99.0}
 
 
+def test_decimal_and_date_questions_round_trip(app_context):
+    """A decimal keeps its bounds and decimal places, a date its type; the
+    rows carry XLSForm's own types so other tools read them too."""
+    survey = make_survey(languages=("en",))
+    section = survey.sections[0]
+    builder.create_question(
+        survey,
+        section,
+        key="hours",
+        type="decimal",
+        prompt="Hours a week outdoors",
+        settings={"min": "0.5", "max": "80", "places": "1"},
+    )
+    builder.create_question(survey, section, key="incident", type="date", prompt="When?")
+    db.session.flush()
+    db.session.refresh(survey)
+    content = export_xlsform(survey)
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(io.BytesIO(content)).worksheets[0].iter_rows(values_only=True))
+    types = {r[1]: r[0] for r in rows[1:]}
+    assert types["hours"] == "decimal" and types["incident"] == "date"
+    result = import_xlsform(survey.partnership, content, slug="typed")
+    assert result.notes == []
+    hours = q(result.survey, "hours")
+    assert hours.type == "decimal"
+    assert hours.settings["min"] == 0.5 and hours.settings["max"] == 80
+    assert hours.settings["places"] == 1
+    assert q(result.survey, "incident").type == "date"
+
+
 def workbook(survey_rows, choice_rows=(), settings=None) -> bytes:
     book = Workbook()
     sheet = book.active

@@ -1,7 +1,7 @@
 """A KoboToolbox-style XLSForm: every row and every column is either brought
 in or listed back by sheet, row and column; constraints become ranges and
 lengths with their messages in every language; notes, or_other and simple
-choice filters are kept; calculate, repeat, decimal and date are named."""
+choice filters are kept; decimal and date become their own question types; calculate and repeat are named."""
 
 from __future__ import annotations
 
@@ -131,7 +131,19 @@ def test_a_kobo_form_is_mapped_or_listed_row_by_row_and_column_by_column(app_con
     result = import_xlsform(partnership(), kobo_form(), slug="kobo")
     survey = result.survey
     keys = [x.key for x in builder.ordered_questions(survey)]
-    assert keys == ["age", "comments", "safe", "safe_other", "ward", "email", "problems"]
+    assert keys == [
+        "age",
+        "comments",
+        "safe",
+        "safe_other",
+        "ward",
+        "income",
+        "visit",
+        "email",
+        "problems",
+    ]
+    assert q(survey, "income").type == "decimal"
+    assert q(survey, "visit").type == "date"
     age = q(survey, "age")
     assert age.required and age.settings == {"min": 16.0, "max": 120.0}
     assert q(survey, "comments").settings == {"max_length": 200}
@@ -146,8 +158,6 @@ def test_a_kobo_form_is_mapped_or_listed_row_by_row_and_column_by_column(app_con
         "survey sheet, row 2: the metadata field start was not imported",
         "survey sheet, row 3: the note welcome is shown with the next question, age",
         "survey sheet, row 7: or_other became the answer 'other' and the text question safe_other",
-        "survey sheet, row 9: income: the type 'decimal' is not supported yet; not imported",
-        "survey sheet, row 10: visit: the type 'date' is not supported yet; not imported",
         "survey sheet, row 11: score: calculations are not supported; not imported",
         "survey sheet, row 13: repeats (household) are not supported",
         "survey sheet, row 14: member is inside a repeat",
@@ -158,7 +168,7 @@ def test_a_kobo_form_is_mapped_or_listed_row_by_row_and_column_by_column(app_con
     ):
         assert expected in notes, expected
     # Nothing else: every note is one of the above, or says how a name was stored.
-    assert len(result.notes) == 12, notes
+    assert len(result.notes) == 10, notes
 
 
 def test_constraint_messages_are_the_error_in_every_language(app_context):
@@ -191,6 +201,9 @@ def test_parse_constraint():
     assert parse_constraint("string-length(.) >= 3", "text") is None
     assert parse_constraint(". > ${age}", "number") is None
     assert parse_constraint(". <= 10", "text") is None
+    # Decimals keep inclusive bounds as they are; a strict bound is reported.
+    assert parse_constraint(". >= 0.5 and . <= 99.5", "decimal") == {"min": 0.5, "max": 99.5}
+    assert parse_constraint(". > 0", "decimal") is None
 
 
 def test_the_command_line_prints_the_report_and_exits_1_when_refused(app, tmp_path):

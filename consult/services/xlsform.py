@@ -133,7 +133,7 @@ def to_relevant(condition: Any, types: dict[str, str]) -> str:
 
 def _parameters(question: Question) -> str:
     settings = question.settings or {}
-    names = ("top_n", "max_choices", "max_length", "min", "max")
+    names = ("top_n", "max_choices", "max_length", "min", "max", "places")
     return " ".join(f"{n}={settings[n]}" for n in names if n in settings)
 
 
@@ -218,6 +218,10 @@ def export_xlsform(survey: Survey) -> bytes:
                 type_ = f"{SELECT_TYPES[QuestionType(question.type)]} {question.key}"
             elif question.type == QuestionType.NUMBER:
                 type_ = "integer" if not _decimal(question) else "decimal"
+            elif question.type == QuestionType.DECIMAL:
+                type_ = "decimal"
+            elif question.type == QuestionType.DATE:
+                type_ = "date"
             else:
                 type_ = "text"
             consult_type = (
@@ -312,7 +316,7 @@ def export_xlsform(survey: Survey) -> bytes:
 def _constraint_expression(question: Question) -> str:
     """The XLSForm constraint for a question's range or length ("" if none)."""
     settings = question.settings or {}
-    if question.type == QuestionType.NUMBER:
+    if question.type in (QuestionType.NUMBER, QuestionType.DECIMAL):
         terms = [
             f". {sign} {format_number(float(settings[name]))}"
             for name, sign in (("min", ">="), ("max", "<="))
@@ -463,6 +467,13 @@ def parse_constraint(expression: str, question_type: str) -> dict[str, Any] | No
         subject, sign, raw = match.groups()
         number = float(raw)
         if subject == ".":
+            if question_type == QuestionType.DECIMAL:
+                # A decimal's bounds are inclusive: a strict "> 0" has no
+                # inclusive equivalent, so it is reported, not approximated.
+                if sign in (">", "<"):
+                    return None
+                settings["min" if sign.startswith(">") else "max"] = number
+                continue
             if question_type != QuestionType.NUMBER:
                 return None
             if sign in (">", "<"):
@@ -742,6 +753,8 @@ def import_xlsform(
             "rank": QuestionType.RANKING,
             "text": QuestionType.TEXT,
             "integer": QuestionType.NUMBER,
+            "decimal": QuestionType.DECIMAL,
+            "date": QuestionType.DATE,
         }
         if kind == "note":
             # A note has no answer: its text is shown with the next question.
@@ -750,9 +763,6 @@ def import_xlsform(
         if kind not in mapping:
             what = {
                 "calculate": "calculations are not supported",
-                # Whole numbers only until consult has decimal and date questions.
-                "decimal": "the type 'decimal' is not supported yet",
-                "date": "the type 'date' is not supported yet",
             }.get(kind, f"the type {type_!r} is not supported")
             notes.append(f"row {number}: {name or type_}: {what}; not imported")
             continue
@@ -779,7 +789,7 @@ def import_xlsform(
         settings_values: dict[str, Any] = {}
         for part in _cell(row, plain.get("parameters")).split():
             name_, _, value = part.partition("=")
-            if name_ in ("top_n", "max_choices", "max_length", "min", "max"):
+            if name_ in ("top_n", "max_choices", "max_length", "min", "max", "places"):
                 try:
                     number_value = float(value)
                     settings_values[name_] = (
