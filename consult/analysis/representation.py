@@ -7,11 +7,11 @@ from collections.abc import Collection, Mapping
 import numpy as np
 import pandas as pd
 
+# Flags, in the order a reader should care about them, are defined with their
+# labels in consult.vocabulary (which imports neither Flask nor SQLAlchemy).
+from ..vocabulary import FLAGS
 from ._codes import DEFAULT_MISSING_CODES, NOT_ANSWERED, _label, is_missing
 from .intervals import wilson_interval
-
-#: Flags, in the order a reader should care about them.
-FLAGS = ("under", "over", "too_few", "ok", "no_benchmark", "missing")
 
 _RENORMALISE_NOTICE = 0.01
 

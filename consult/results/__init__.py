@@ -37,17 +37,11 @@ from ..services.results import (
     variable_name,
     weightable_variables,
 )
+from ..vocabulary import FLAG_LABELS, FLAG_TAGS, FLAGS
 
 bp = Blueprint("results", __name__, url_prefix="/manage/surveys")
 
-FLAG_TEXT = {
-    "under": ("Under-represented", "govuk-tag--red"),
-    "over": ("Over-represented", "govuk-tag--yellow"),
-    "too_few": ("Too few to report", "govuk-tag--grey"),
-    "ok": ("In line", "govuk-tag--green"),
-    "no_benchmark": ("No population figure", "govuk-tag--grey"),
-    "missing": ("Did not answer", "govuk-tag--grey"),
-}
+FLAG_TEXT = {flag: (FLAG_LABELS[flag], FLAG_TAGS[flag]) for flag in FLAGS}
 
 
 def pct(value: Any, dp: int = 1) -> str:

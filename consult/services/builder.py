@@ -37,6 +37,7 @@ from ..models import (
     TextEntry,
     User,
 )
+from ..vocabulary import OPTION_TYPES, SECTION_KINDS
 from . import ServiceError
 from .audit import record
 from .benchmarks import current_benchmarks
@@ -68,8 +69,6 @@ TYPE_LABELS = {
     QuestionType.NUMBER: "Number",
     QuestionType.AREA: "Area (ward or postcode district)",
 }
-# Types whose answers are picked from the question's options.
-OPTION_TYPES = CHOICE_TYPES | {QuestionType.GRID, QuestionType.RANKING}
 MAX_TEXT = {"prompt": 1000, "hint": 1000, "label": 300, "title": 300}
 TRANSITIONS = {
     "open": ({SurveyStatus.DRAFT, SurveyStatus.CLOSED}, SurveyStatus.OPEN),
@@ -329,7 +328,7 @@ def create_section(survey: Survey, key: str, title: str, *, kind: str = "standar
     title = _check_text(title, "title", "title")
     if not title:
         raise ServiceError("Enter the section's title", field="title")
-    if kind not in {"standard", "about_you", "special"}:
+    if kind not in SECTION_KINDS:
         raise ServiceError("Choose the kind of section", field="kind")
     if any(s.key == key for s in survey.sections):
         raise ServiceError(f"This survey already has a section with the key {key}", field="key")

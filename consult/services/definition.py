@@ -47,6 +47,7 @@ from ..models import (
     TranslationStatus,
     User,
 )
+from ..vocabulary import SECTION_KINDS
 from . import ServiceError
 from .audit import record
 from .frames import ordered_questions
@@ -60,7 +61,6 @@ MAX_TEXTS = 50_000
 MAX_TEXT_LENGTH = 10_000
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-SECTION_KINDS = {"standard", "about_you", "special"}
 # Survey-wide texts (title, introduction, privacy notice, and any the product adds).
 SURVEY_TEXT_PATTERN = re.compile(r"^survey\.[a-z][a-z0-9_]{0,60}$")
 COMPARISONS = ("gt", "gte", "lt", "lte")

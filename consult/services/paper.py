@@ -43,7 +43,8 @@ from .audit import record
 from .frames import ordered_questions
 from .responses import new_reference, now_utc
 
-SECOND_KEYING = "second_keying"
+# Kept as a module name for the pages and tests that use it.
+SECOND_KEYING = ResponseStatus.SECOND_KEYING
 BATCH_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,29}$")
 SERIAL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,24}$")
 CHANNELS = (Channel.PAPER, Channel.ASSISTED)

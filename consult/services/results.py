@@ -51,6 +51,8 @@ from ..models import (
     User,
     WeightingScheme,
 )
+from ..vocabulary import FLAG_LABELS
+from ..vocabulary import VARIABLE_LABELS as VARIABLE_NAMES
 from . import ServiceError
 from .audit import record
 from .benchmarks import benchmark_records, current_benchmarks
@@ -77,22 +79,6 @@ WORRIED = ("very_worried", "fairly_worried")
 BIG_PROBLEM = ("very_big_problem", "fairly_big_problem")
 POLICE_GOOD = ("excellent", "good")
 AGREE = ("strongly_agree", "tend_to_agree", "agree")
-
-VARIABLE_NAMES = {
-    "age_band": "Age",
-    "sex": "Sex",
-    "gender_identity": "Gender identity",
-    "ethnic_group": "Ethnic group",
-    "ethnic_group_detailed": "Ethnic group (detailed)",
-    "religion": "Religion",
-    "disability": "Disability",
-    "sexual_orientation": "Sexual orientation",
-    "tenure": "Housing tenure",
-    "english_proficiency": "Proficiency in English",
-    "main_language": "Main language",
-    "area": "Ward",
-    "partner_type": "Partner type",
-}
 
 
 def variable_name(variable: str) -> str:
@@ -972,11 +958,8 @@ def acknowledge_flags(survey: Survey, user: User, results: SurveyResults) -> Pri
     return decision
 
 
-_FLAG_WORDS = {
-    "under": "under-represented",
-    "over": "over-represented",
-    "too_few": "too few to report",
-}
+# Mid-sentence, lower case: "Asian residents (under-represented)".
+_FLAG_WORDS = {flag: label.lower() for flag, label in FLAG_LABELS.items()}
 
 
 def mark_priorities_final(survey: Survey, user: User) -> PriorityDecision:

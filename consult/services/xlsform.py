@@ -19,6 +19,7 @@ from typing import Any
 from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import OptionKind, Partnership, Question, QuestionType, Survey, User
+from ..vocabulary import SECTION_KINDS
 from . import ServiceError
 from .audit import record
 from .builder import validate_condition
@@ -554,9 +555,7 @@ def import_xlsform(
                     {
                         "key": section_key,
                         "title": texts_of(row, "label"),
-                        "kind": section_kind
-                        if section_kind in ("standard", "about_you", "special")
-                        else "standard",
+                        "kind": section_kind if section_kind in SECTION_KINDS else "standard",
                     }
                 )
                 stack.append("section")
