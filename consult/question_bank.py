@@ -24,8 +24,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
-# Shared with the models, services and templates (consult.vocabulary needs
-# neither Flask nor SQLAlchemy, as this module must not).
 from .vocabulary import (
     DEMOGRAPHIC_VARIABLES,
     FREE_TYPES,
@@ -34,6 +32,10 @@ from .vocabulary import (
     SPECIAL_CATEGORY_VARIABLES,
     TRANSLATION_STATUSES,
 )
+
+# Shared with the models, services and templates (consult.vocabulary needs
+# neither Flask nor SQLAlchemy, as this module must not).
+from .wording import counted
 
 __all__ = [
     "BANK_LANGUAGES",
@@ -366,7 +368,9 @@ def _load_cached(path: str | None) -> QuestionBank:
         raise BankError(f"the question bank is not valid JSON: {exc}") from None
     problems = validate_bank(data)
     if problems:
-        raise BankError(f"the question bank has {len(problems)} problem(s):", problems)
+        raise BankError(
+            f"the question bank has {counted(len(problems), 'problem', 'problems')}:", problems
+        )
     return QuestionBank.from_dict(data)
 
 

@@ -398,6 +398,7 @@ def test_renamed_language_column_is_refused_with_the_columns_expected(app, clien
     assert response.status_code == 400
     text = page_text(response)
     assert "Success" not in text and "0 translation" not in text
+    assert "The translation file has 2 problems; nothing was saved" in text
     assert "“label::Polish (pl)”" in text
     assert "is not a translation column; name it “label::Polish (pl)”" in text
     with app.app_context():

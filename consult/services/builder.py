@@ -38,6 +38,7 @@ from ..models import (
     User,
 )
 from ..vocabulary import OPTION_TYPES, SECTION_KINDS
+from ..wording import counted
 from . import ServiceError
 from .audit import record
 from .benchmarks import current_benchmarks
@@ -881,7 +882,10 @@ def opening_problems(survey: Survey) -> list[str]:
     for language, keys in missing_visible_strings(survey).items():
         name = LANGUAGES[language].english_name
         listed = ", ".join(keys[:8]) + (f" and {len(keys) - 8} more" if len(keys) > 8 else "")
-        problems.append(f"{len(keys)} text(s) shown to residents are missing in {name}: {listed}.")
+        problems.append(
+            f"{counted(len(keys), 'text', 'texts')} shown to residents "
+            f"{'is' if len(keys) == 1 else 'are'} missing in {name}: {listed}."
+        )
     return problems
 
 

@@ -30,6 +30,7 @@ from ..models import (
     SurveyStatus,
     User,
 )
+from ..wording import counted
 from . import ServiceError
 from .answers import (
     AnswerInvalid,
@@ -133,7 +134,9 @@ class PaperEntryError(ServiceError):
     """Problems with a keyed form, by field id, all at once."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(f"The form has {len(errors)} problem(s); nothing was saved")
+        super().__init__(
+            f"The form has {counted(len(errors), 'problem', 'problems')}; nothing was saved"
+        )
         self.errors = errors
 
 

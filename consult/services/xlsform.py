@@ -20,6 +20,7 @@ from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import OptionKind, Partnership, Question, QuestionType, Survey, User
 from ..vocabulary import SECTION_KINDS
+from ..wording import counted
 from . import ServiceError
 from .audit import record
 from .builder import validate_condition
@@ -66,7 +67,9 @@ class XLSFormError(ServiceError):
     """Problems that stop the import; nothing is saved."""
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__(f"The XLSForm has {len(problems)} problem(s); nothing was imported")
+        super().__init__(
+            f"The XLSForm has {counted(len(problems), 'problem', 'problems')}; nothing was imported"
+        )
         self.problems = problems
 
 
