@@ -57,6 +57,7 @@ from ..models import (
 from . import ServiceError
 from .audit import record
 from .content import SurveyTexts
+from .counts import response_counts
 from .frames import (
     CHUNK_SIZE,
     Slot,
@@ -457,6 +458,8 @@ class Export:
             ("Closes or closed", _day(survey.closes_at)),
             ("Exported at (UTC)", self.exported_at.strftime("%Y-%m-%d %H:%M:%S")),
             ("Exported by", self.by.email if self.by else "command line"),
+            # The same count, with its parts, as every page shows (services.counts).
+            ("Responses", response_counts(survey.id).summary() + "; only submitted ones are here"),
             ("Label language", f"{LANGUAGES[self.language].english_name} ({self.language})"),
             (
                 "Codes",
