@@ -7,7 +7,6 @@ prompt, hint and label lives in `TextEntry`, one row per language."""
 
 from __future__ import annotations
 
-import enum
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,26 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 
+# The vocabulary is defined once, in consult.vocabulary, and re-exported here
+# (see __all__) so that `from consult.models import SurveyStatus` keeps working.
+from .vocabulary import (
+    CHOICE_TYPES,
+    COMPARABLE_TYPES,
+    DEMOGRAPHIC_VARIABLES,
+    NUMERIC_TYPES,
+    ROLE_RANK,
+    SPECIAL_CATEGORY_VARIABLES,
+    Audience,
+    Channel,
+    OptionKind,
+    QuestionType,
+    ResponseStatus,
+    Role,
+    SectionKind,
+    SurveyStatus,
+    TranslationStatus,
+)
+
 if TYPE_CHECKING:
     # Flask-SQLAlchemy's db.Model is built at run time; mypy sees the declarative base.
     from .extensions import Base as Model
@@ -23,104 +42,27 @@ else:
     Model = db.Model
 
 
+__all__ = [
+    "CHOICE_TYPES",
+    "COMPARABLE_TYPES",
+    "NUMERIC_TYPES",
+    "DEMOGRAPHIC_VARIABLES",
+    "ROLE_RANK",
+    "SPECIAL_CATEGORY_VARIABLES",
+    "Audience",
+    "Channel",
+    "OptionKind",
+    "QuestionType",
+    "ResponseStatus",
+    "Role",
+    "SectionKind",
+    "SurveyStatus",
+    "TranslationStatus",
+]
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class Role(enum.StrEnum):
-    ADMIN = "admin"
-    OFFICER = "officer"
-    VIEWER = "viewer"
-
-
-# Roles are ordered: an admin may do what an officer may, an officer what a viewer may.
-ROLE_RANK = {Role.VIEWER: 1, Role.OFFICER: 2, Role.ADMIN: 3}
-
-
-class SurveyStatus(enum.StrEnum):
-    DRAFT = "draft"
-    OPEN = "open"
-    CLOSED = "closed"
-    PUBLISHED = "published"
-
-
-class Audience(enum.StrEnum):
-    RESIDENTS = "residents"
-    STAKEHOLDERS = "stakeholders"
-
-
-class QuestionType(enum.StrEnum):
-    SINGLE = "single"  # single choice
-    MULTIPLE = "multiple"  # multiple choice
-    SCALE = "scale"  # rating scale (Likert) with "don't know"
-    GRID = "grid"  # several items on one scale
-    RANKING = "ranking"  # rank / pick top N
-    TEXT = "text"  # free text
-    NUMBER = "number"
-    AREA = "area"  # ward or postcode district from a list
-    DECIMAL = "decimal"  # a number that may have decimal places (stored in `number`)
-    DATE = "date"  # day, month, year (stored in `text` as YYYY-MM-DD)
-    # A UK postcode, stored as the ward it maps to (`option_code`, one of the
-    # question's ward options) and, if the survey keeps it, the sector (`text`).
-    POSTCODE = "postcode"
-
-
-CHOICE_TYPES = {
-    QuestionType.SINGLE,
-    QuestionType.MULTIPLE,
-    QuestionType.SCALE,
-    QuestionType.AREA,
-    QuestionType.POSTCODE,  # its options are the wards a postcode maps to
-}
-# Answers stored in `number`, and answers a path condition can compare (gt, lte ...).
-NUMERIC_TYPES = frozenset({QuestionType.NUMBER, QuestionType.DECIMAL})
-COMPARABLE_TYPES = NUMERIC_TYPES | {QuestionType.DATE}
-
-
-class OptionKind(enum.StrEnum):
-    CHOICE = "choice"  # an answer a respondent can pick (or a scale point)
-    ITEM = "item"  # a row of a grid
-
-
-class ResponseStatus(enum.StrEnum):
-    IN_PROGRESS = "in_progress"
-    SUBMITTED = "submitted"
-
-
-class Channel(enum.StrEnum):
-    ONLINE = "online"
-    PAPER = "paper"
-    ASSISTED = "assisted"  # face to face, keyed by an officer or volunteer
-    KIOSK = "kiosk"
-    IMPORTED = "imported"  # brought in from a file (another survey tool, a contractor)
-
-
-class TranslationStatus(enum.StrEnum):
-    MACHINE = "machine"  # drafted by machine translation, a native speaker must review it
-    DRAFT = "draft"  # written by a person, not yet reviewed
-    REVIEWED = "reviewed"
-
-
-# Demographic roles a question may carry; the same names are used in
-# benchmarks, analysis and exports.
-DEMOGRAPHIC_VARIABLES = (
-    "age_band",
-    "sex",
-    "gender_identity",
-    "ethnic_group",
-    "ethnic_group_detailed",
-    "religion",
-    "disability",
-    "sexual_orientation",
-    "tenure",
-    "english_proficiency",
-    "main_language",
-    "area",
-    "partner_type",
-)
-SPECIAL_CATEGORY_VARIABLES = frozenset(
-    {"ethnic_group", "ethnic_group_detailed", "religion", "disability", "sexual_orientation"}
-)
 
 
 class Partnership(Model):
@@ -241,7 +183,7 @@ class PartnerOrganisation(Model):
         sa.ForeignKey("partnership.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(sa.String(200))
-    # police, council, fire, health, probation, voluntary, other
+    # A code of consult.vocabulary.PARTNER_KINDS (police, council, fire, ...).
     kind: Mapped[str] = mapped_column(sa.String(30))
 
 
@@ -299,9 +241,9 @@ class Section(Model):
     survey_id: Mapped[int] = mapped_column(sa.ForeignKey("survey.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(sa.String(60))
     position: Mapped[int] = mapped_column(default=0)
-    # "about_you" sections hold equality-monitoring questions; "special" ones
-    # special-category questions, asked only after explicit consent.
-    kind: Mapped[str] = mapped_column(sa.String(20), default="standard")
+    # A SectionKind: "about_you" sections hold equality-monitoring questions;
+    # "special" ones special-category questions, asked only after explicit consent.
+    kind: Mapped[str] = mapped_column(sa.String(20), default=SectionKind.STANDARD)
 
     survey: Mapped[Survey] = relationship(back_populates="sections")
     questions: Mapped[list[Question]] = relationship(

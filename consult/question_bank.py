@@ -24,6 +24,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .vocabulary import (
+    DEMOGRAPHIC_VARIABLES,
+    FREE_TYPES,
+    OPTION_TYPES,
+    QUESTION_TYPES,
+    SPECIAL_CATEGORY_VARIABLES,
+    TRANSLATION_STATUSES,
+)
+
+# Shared with the models, services and templates (consult.vocabulary needs
+# neither Flask nor SQLAlchemy, as this module must not).
+from .wording import counted
+
 __all__ = [
     "BANK_LANGUAGES",
     "DEMOGRAPHIC_VARIABLES",
@@ -46,21 +59,6 @@ __all__ = [
 BANK_LANGUAGES: tuple[str, ...] = ("en", "gu", "pa", "ur", "pl", "so", "bn", "ar")
 DEFAULT_LANGUAGE = "en"
 
-QUESTION_TYPES: tuple[str, ...] = (
-    "single",
-    "multiple",
-    "scale",
-    "grid",
-    "ranking",
-    "text",
-    "number",
-    "area",
-)
-#: Types whose answers are chosen from `options`.
-CHOICE_TYPES = frozenset({"single", "multiple", "scale", "grid", "ranking", "area"})
-#: Types that take no options at all.
-FREE_TYPES = frozenset({"text", "number"})
-
 TOPICS: tuple[str, ...] = (
     "feeling_safe",
     "worry",
@@ -73,28 +71,6 @@ TOPICS: tuple[str, ...] = (
     "about_organisation",
     "open",
 )
-
-# Kept in step with consult.models.DEMOGRAPHIC_VARIABLES (not imported: this
-# module must not need Flask or SQLAlchemy).
-DEMOGRAPHIC_VARIABLES: tuple[str, ...] = (
-    "age_band",
-    "sex",
-    "gender_identity",
-    "ethnic_group",
-    "ethnic_group_detailed",
-    "religion",
-    "disability",
-    "sexual_orientation",
-    "tenure",
-    "english_proficiency",
-    "main_language",
-    "area",
-    "partner_type",
-)
-SPECIAL_CATEGORY_VARIABLES = frozenset(
-    {"ethnic_group", "ethnic_group_detailed", "religion", "disability", "sexual_orientation"}
-)
-TRANSLATION_STATUSES = frozenset({"machine", "draft", "reviewed"})
 
 PREFER_NOT_TO_SAY = "prefer_not_to_say"
 DONT_KNOW = "dont_know"
@@ -396,7 +372,9 @@ def _load_cached(path: str | None) -> QuestionBank:
         raise BankError(f"the question bank is not valid JSON: {exc}") from None
     problems = validate_bank(data)
     if problems:
-        raise BankError(f"the question bank has {len(problems)} problem(s):", problems)
+        raise BankError(
+            f"the question bank has {counted(len(problems), 'problem', 'problems')}:", problems
+        )
     return QuestionBank.from_dict(data)
 
 
@@ -595,7 +573,7 @@ class _Checker:
             self.add(f"{where}: 'items' must be a list")
             rows = []
 
-        if qtype in CHOICE_TYPES and len(options) < 2:
+        if qtype in OPTION_TYPES and len(options) < 2:
             self.add(f"{where}: a {qtype} question needs at least two options")
         if qtype in FREE_TYPES and options:
             self.add(f"{where}: a {qtype} question takes no options")

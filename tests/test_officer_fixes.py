@@ -192,6 +192,13 @@ def test_every_page_counts_responses_the_same_way_and_shows_the_parts(app, clien
     assert "1 second keyings of paper forms" in live or "1 second keying" in live
     export = page_text(client.get(f"{base}/export"))
     assert f"Exports hold the 3 submitted responses ({PARTS})" in export, export[:2000]
+    download = client.get(f"{base}/export/download?format=xlsx")
+    assert download.status_code == 200
+    about = {
+        row[0]: row[1]
+        for row in load_workbook(io.BytesIO(download.data))["About"].iter_rows(values_only=True)
+    }
+    assert about["Responses"] == f"3 responses ({PARTS}); only submitted ones are here"
 
 
 # --- 15: a viewer reads the settings --------------------------------------------------
@@ -398,6 +405,7 @@ def test_renamed_language_column_is_refused_with_the_columns_expected(app, clien
     assert response.status_code == 400
     text = page_text(response)
     assert "Success" not in text and "0 translation" not in text
+    assert "The translation file has 2 problems; nothing was saved" in text
     assert "“label::Polish (pl)”" in text
     assert "is not a translation column; name it “label::Polish (pl)”" in text
     with app.app_context():

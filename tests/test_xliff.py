@@ -376,7 +376,7 @@ def test_a_bad_upload_lists_its_problems_and_saves_nothing(app, client, signed_i
     )
     assert response.status_code == 400
     body = response.get_data(as_text=True)
-    assert "The translation file has 2 problem(s); nothing was saved" in body
+    assert "The translation file has 2 problems; nothing was saved" in body
     assert "unknown id &#39;q.nope.prompt&#39;" in body
     assert "placeholder {area} from the English is missing" in body
 

@@ -40,20 +40,10 @@ from ..services.accounts import (
 )
 from ..services.audit import record
 from ..services.counts import response_counts_for
+from ..vocabulary import PARTNER_KINDS
 
 bp = Blueprint("admin", __name__, url_prefix="/manage")
 
-PARTNER_KINDS = [
-    ("police", "Police"),
-    ("council", "Council"),
-    ("fire", "Fire and rescue"),
-    ("health", "Health"),
-    ("probation", "Probation"),
-    ("voluntary", "Voluntary and community sector"),
-    ("housing", "Housing"),
-    ("education", "Education"),
-    ("other", "Other"),
-]
 ROLE_CHOICES = [
     ("viewer", "Viewer – reads results and reports, no raw personal data"),
     ("officer", "Officer – builds surveys, runs fieldwork, analyses and exports"),
@@ -250,7 +240,7 @@ class PartnerForm(BaseForm):
     kind = RadioField(
         "Type of organisation",
         widget=GovRadioInput(),
-        choices=choices(PARTNER_KINDS),
+        choices=choices(list(PARTNER_KINDS)),
         validators=[DataRequired("Choose the type of organisation")],
     )
 

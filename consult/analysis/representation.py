@@ -7,19 +7,11 @@ from collections.abc import Collection, Mapping
 import numpy as np
 import pandas as pd
 
+# Flags, in the order a reader should care about them, are defined with their
+# labels in consult.vocabulary (which imports neither Flask nor SQLAlchemy).
 from ._codes import DEFAULT_MISSING_CODES, NOT_ANSWERED, _label, is_missing
 from .feasibility import drop_not_stated
 from .intervals import wilson_interval
-
-#: Flags, in the order a reader should care about them.
-FLAGS = ("under", "over", "too_few", "ok", "no_benchmark", "missing")
-
-#: How each group compares with the population, judged by its interval:
-#: ``under``/``over`` when the interval lies wholly below/above the population
-#: share (and the gap is beyond the ratio thresholds), ``in_line`` when the
-#: interval rules out a gap that large, ``cant_tell`` only when the interval is
-#: too wide to say either.
-STATUSES = ("under", "over", "in_line", "cant_tell")
 
 _RENORMALISE_NOTICE = 0.01
 

@@ -16,6 +16,7 @@ from ..services import cleaning as cleaning_service
 from ..services import fieldwork as service
 from ..services.content import SurveyTexts
 from ..services.frames import ordered_questions
+from ..vocabulary import FLAG_LABELS
 
 bp = Blueprint("fieldwork", __name__, url_prefix="/manage/surveys")
 
@@ -23,7 +24,7 @@ bp = Blueprint("fieldwork", __name__, url_prefix="/manage/surveys")
 @bp.context_processor
 def fieldwork_context() -> dict[str, object]:
     return {
-        "flag_labels": service.FLAG_LABELS,
+        "flag_labels": FLAG_LABELS,
         "channel_labels": service.CHANNEL_LABELS,
         "LANGUAGES": LANGUAGES,
     }

@@ -39,24 +39,13 @@ from ..services.results import (
     variable_name,
     weightable_variables,
 )
+from ..vocabulary import FLAG_LABELS, FLAG_TAGS, FLAGS, STATUS_LABELS, STATUS_TAGS, STATUSES
 
 bp = Blueprint("results", __name__, url_prefix="/manage/surveys")
 
-STATUS_TEXT = {
-    "under": ("Under-represented", "govuk-tag--red"),
-    "over": ("Over-represented", "govuk-tag--yellow"),
-    "in_line": ("In line", "govuk-tag--green"),
-    "cant_tell": ("Can’t tell yet", "govuk-tag--grey"),
-}
+STATUS_TEXT = {status: (STATUS_LABELS[status], STATUS_TAGS[status]) for status in STATUSES}
 
-FLAG_TEXT = {
-    "under": ("Under-represented", "govuk-tag--red"),
-    "over": ("Over-represented", "govuk-tag--yellow"),
-    "too_few": ("Too few to report", "govuk-tag--grey"),
-    "ok": ("In line", "govuk-tag--green"),
-    "no_benchmark": ("No population figure", "govuk-tag--grey"),
-    "missing": ("Did not answer", "govuk-tag--grey"),
-}
+FLAG_TEXT = {flag: (FLAG_LABELS[flag], FLAG_TAGS[flag]) for flag in FLAGS}
 
 
 def pct(value: Any, dp: int = 1) -> str:

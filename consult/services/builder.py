@@ -38,6 +38,8 @@ from ..models import (
     TextEntry,
     User,
 )
+from ..vocabulary import OPTION_TYPES, SECTION_KINDS
+from ..wording import counted
 from . import ServiceError, typed_answers
 from .audit import record
 from .benchmarks import current_benchmarks
@@ -73,8 +75,6 @@ TYPE_LABELS = {
     QuestionType.DATE: "Date (day, month, year)",
     QuestionType.POSTCODE: "Postcode (placed in a ward)",
 }
-# Types whose answers are picked from the question's options.
-OPTION_TYPES = CHOICE_TYPES | {QuestionType.GRID, QuestionType.RANKING}
 MAX_TEXT = {"prompt": 1000, "hint": 1000, "label": 300, "title": 300}
 TRANSITIONS = {
     "open": ({SurveyStatus.DRAFT, SurveyStatus.CLOSED}, SurveyStatus.OPEN),
@@ -390,7 +390,7 @@ def create_section(survey: Survey, key: str, title: str, *, kind: str = "standar
     title = _check_text(title, "title", "title")
     if not title:
         raise ServiceError("Enter the section's title", field="title")
-    if kind not in {"standard", "about_you", "special"}:
+    if kind not in SECTION_KINDS:
         raise ServiceError("Choose the kind of section", field="kind")
     if any(s.key == key for s in survey.sections):
         raise ServiceError(f"This survey already has a section with the key {key}", field="key")
@@ -987,7 +987,10 @@ def opening_problems(survey: Survey) -> list[str]:
     for language, keys in missing_visible_strings(survey).items():
         name = LANGUAGES[language].english_name
         listed = ", ".join(keys[:8]) + (f" and {len(keys) - 8} more" if len(keys) > 8 else "")
-        problems.append(f"{len(keys)} text(s) shown to residents are missing in {name}: {listed}.")
+        problems.append(
+            f"{counted(len(keys), 'text', 'texts')} shown to residents "
+            f"{'is' if len(keys) == 1 else 'are'} missing in {name}: {listed}."
+        )
     return problems
 
 

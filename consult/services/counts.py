@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import Response, ResponseStatus
 from ..wording import counted
-from .paper import SECOND_KEYING
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ def _counts(rows: Iterable[tuple[object, str, int]]) -> dict[int, ResponseCounts
         survey_id: ResponseCounts(
             submitted=statuses.get(ResponseStatus.SUBMITTED.value, 0),
             in_progress=statuses.get(ResponseStatus.IN_PROGRESS.value, 0),
-            second_keyings=statuses.get(SECOND_KEYING, 0),
+            second_keyings=statuses.get(ResponseStatus.SECOND_KEYING.value, 0),
         )
         for survey_id, statuses in by_survey.items()
     }

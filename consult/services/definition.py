@@ -48,6 +48,7 @@ from ..models import (
     TranslationStatus,
     User,
 )
+from ..vocabulary import SECTION_KINDS
 from . import ServiceError, typed_answers
 from .audit import record
 from .frames import ordered_questions
@@ -62,7 +63,6 @@ MAX_TEXT_LENGTH = 10_000
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _ISO_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
-SECTION_KINDS = {"standard", "about_you", "special"}
 # Survey-wide texts (title, introduction, privacy notice, and any the product adds).
 SURVEY_TEXT_PATTERN = re.compile(r"^survey\.[a-z][a-z0-9_]{0,60}$")
 COMPARISONS = ("gt", "gte", "lt", "lte")

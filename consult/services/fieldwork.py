@@ -24,15 +24,6 @@ from .content import SurveyTexts
 from .counts import response_counts
 from .frames import demographic_frame, ordered_questions
 
-FLAG_LABELS = {
-    "under": "Under-represented",
-    "over": "Over-represented",
-    "too_few": "Too few to tell",
-    "ok": "In line",
-    "no_benchmark": "No population figure",
-    "missing": "Did not answer",
-}
-
 
 @dataclass
 class RepresentationRow:

@@ -30,6 +30,7 @@ from ..models import (
     SurveyStatus,
     User,
 )
+from ..wording import counted
 from . import ServiceError
 from .answers import (
     AnswerInvalid,
@@ -43,7 +44,8 @@ from .audit import record
 from .frames import ordered_questions
 from .responses import new_reference, now_utc
 
-SECOND_KEYING = "second_keying"
+# Kept as a module name for the pages and tests that use it.
+SECOND_KEYING = ResponseStatus.SECOND_KEYING
 BATCH_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,29}$")
 SERIAL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,24}$")
 CHANNELS = (Channel.PAPER, Channel.ASSISTED)
@@ -156,7 +158,9 @@ class PaperEntryError(ServiceError):
     """Problems with a keyed form, by field id, all at once."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(f"The form has {len(errors)} problem(s); nothing was saved")
+        super().__init__(
+            f"The form has {counted(len(errors), 'problem', 'problems')}; nothing was saved"
+        )
         self.errors = errors
 
 

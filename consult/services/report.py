@@ -28,6 +28,7 @@ from ..analysis import compare_waves, priorities
 from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import Response, ResponseStatus, Survey, User
+from ..vocabulary import FLAG_LABELS as FLAG_WORDS
 from .content import SurveyTexts
 from .exports import Export, disclosure_min_cell
 from .question_results import (
@@ -296,16 +297,6 @@ def missing_sentences(results: SurveyResults, min_cell: int) -> list[str]:
                 "too few to report separately."
             )
     return sentences
-
-
-FLAG_WORDS = {
-    "under": "Under-represented",
-    "over": "Over-represented",
-    "too_few": "Too few to report",
-    "ok": "In line with the population",
-    "no_benchmark": "No population figure",
-    "missing": "Did not answer",
-}
 
 
 def _representation_table(results: SurveyResults, min_cell: int) -> Table | None:

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import OptionKind, QuestionType, Survey, TextEntry, TranslationStatus, User
+from ..wording import counted
 from . import ServiceError
 from .audit import record
 from .content import (
@@ -392,7 +393,10 @@ class TranslationFileError(ServiceError):
     """Every problem in an uploaded translation file, each with its row."""
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__(f"The translation file has {len(problems)} problem(s); nothing was saved")
+        super().__init__(
+            f"The translation file has {counted(len(problems), 'problem', 'problems')}; "
+            "nothing was saved"
+        )
         self.problems = problems
 
 

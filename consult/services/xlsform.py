@@ -19,6 +19,8 @@ from typing import Any
 from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import OptionKind, Partnership, Question, QuestionType, Survey, User
+from ..vocabulary import SECTION_KINDS
+from ..wording import counted
 from . import ServiceError
 from .answers import format_number
 from .audit import record
@@ -90,7 +92,9 @@ class XLSFormError(ServiceError):
     """Problems that stop the import; nothing is saved."""
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__(f"The XLSForm has {len(problems)} problem(s); nothing was imported")
+        super().__init__(
+            f"The XLSForm has {counted(len(problems), 'problem', 'problems')}; nothing was imported"
+        )
         self.problems = problems
 
 
@@ -707,9 +711,7 @@ def import_xlsform(
                     {
                         "key": section_key,
                         "title": texts_of(row, "label"),
-                        "kind": section_kind
-                        if section_kind in ("standard", "about_you", "special")
-                        else "standard",
+                        "kind": section_kind if section_kind in SECTION_KINDS else "standard",
                     }
                 )
                 stack.append("section")

@@ -159,7 +159,7 @@ def test_officer_builds_translates_and_opens_a_survey_a_resident_answers_in_urdu
     officer.get_by_role("button", name="Open the survey").click()
     refusal = banner(officer)
     assert "The survey cannot open yet" in refusal
-    assert "2 text(s) shown to residents are missing in Urdu" in refusal
+    assert "2 texts shown to residents are missing in Urdu" in refusal
     assert f"q.{NEW_KEY}.prompt" in refusal and "survey.title" in refusal
     expect(officer.locator(".govuk-tag", has_text="Draft").first).to_be_visible()
 

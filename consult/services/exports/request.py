@@ -11,6 +11,7 @@ from ...models import Role, Survey, User
 from .. import ServiceError
 from ..audit import record
 from ..content import SurveyTexts
+from ..counts import response_counts
 from .codebook import Variable, codebook
 from .common import FORMATS, disclosure_min_cell
 from .policy import Policy, may_export_raw, raw_policy
@@ -55,6 +56,8 @@ class Export:
             ("Closes or closed", _day(survey.closes_at)),
             ("Exported at (UTC)", self.exported_at.strftime("%Y-%m-%d %H:%M:%S")),
             ("Exported by", self.by.email if self.by else "command line"),
+            # The same count, with its parts, as every page shows (services.counts).
+            ("Responses", response_counts(survey.id).summary() + "; only submitted ones are here"),
             ("Label language", f"{LANGUAGES[self.language].english_name} ({self.language})"),
             (
                 "Codes",

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from ...extensions import db
 from ...models import PriorityDecision, Survey, User
+from ...vocabulary import FLAG_LABELS
 from .. import ServiceError
 from ..audit import record
 from .compute import SurveyResults, compute_results
@@ -93,11 +94,8 @@ def acknowledge_flags(survey: Survey, user: User, results: SurveyResults) -> Pri
     return decision
 
 
-_FLAG_WORDS = {
-    "under": "under-represented",
-    "over": "over-represented",
-    "too_few": "too few to report",
-}
+# Mid-sentence, lower case: "Asian residents (under-represented)".
+_FLAG_WORDS = {flag: label.lower() for flag, label in FLAG_LABELS.items()}
 
 
 def needs_override(results: SurveyResults) -> str:

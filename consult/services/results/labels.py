@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
+from ...vocabulary import VARIABLE_LABELS
+
 VARIABLE_NAMES = {
-    "age_band": "Age",
-    "sex": "Sex",
-    "gender_identity": "Gender identity",
-    "ethnic_group": "Ethnic group",
-    "ethnic_group_detailed": "Ethnic group (detailed)",
-    "religion": "Religion",
-    "disability": "Disability",
-    "sexual_orientation": "Sexual orientation",
-    "tenure": "Housing tenure",
-    "english_proficiency": "Proficiency in English",
-    "main_language": "Main language",
-    "area": "Ward",
-    "partner_type": "Partner type",
+    **VARIABLE_LABELS,
     "channel": "How people responded",
 }
 # Not a demographic: results broken down by how responses were collected
