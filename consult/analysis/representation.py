@@ -198,7 +198,8 @@ def describe_flags(
     labels = labels or {}
     # Under- and over-representation together, the biggest gap first; then
     # the groups too small to judge, then the rest.
-    order = {"under": 0, "over": 0, "too_few": 1, "ok": 2, "no_benchmark": 3, "missing": 4}
+    # (FLAGS starts with "under", "over": both rank first.)
+    order = {flag: max(0, i - 1) for i, flag in enumerate(FLAGS)}
     flagged = table[table["flag"].isin(list(include))]
     gap = (
         flagged["gap"].abs().fillna(0.0)

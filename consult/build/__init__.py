@@ -141,7 +141,7 @@ def build_context() -> dict[str, Any]:
         "can_edit": has_role(Role.OFFICER),
         "type_labels": builder.TYPE_LABELS,
         "LANGUAGES": LANGUAGES,
-        "status_labels": tr.STATUS_LABELS,
+        "status_labels": tr.TEXT_STATUS_LABELS,
         "describe_condition": builder.describe_condition,
     }
 

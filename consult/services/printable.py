@@ -32,7 +32,7 @@ from .content import SurveyTexts, privacy_key, survey_intro_key
 from .frames import ordered_questions
 from .path import is_special
 
-CHOICE_TYPES = (QuestionType.SINGLE, QuestionType.SCALE, QuestionType.AREA)
+ONE_CHOICE_TYPES = (QuestionType.SINGLE, QuestionType.SCALE, QuestionType.AREA)
 
 
 @dataclass
@@ -122,7 +122,7 @@ def build_questionnaire(survey: Survey, language: str) -> Questionnaire:
                         "for you: answer it only if it applies.",
                         number=number,
                     )
-            if question.type in CHOICE_TYPES:
+            if question.type in ONE_CHOICE_TYPES:
                 entry.routing = _go_to(question, questions, index, numbers, texts, language)
         consent_at = next((numbers[q.key] for q in questions if is_special(q)), None)
         consent_routing = []
@@ -184,7 +184,7 @@ def _question(
         PrintedOption(n, o.code, texts.item(question, o.code, language))
         for n, o in enumerate(question.items, start=1)
     ]
-    if qtype in CHOICE_TYPES:
+    if qtype in ONE_CHOICE_TYPES:
         instruction = _("Tick one box.")
     elif qtype == QuestionType.MULTIPLE:
         instruction = _("Select all that apply.")

@@ -45,14 +45,14 @@ from .spreadsheets import SpreadsheetError, read_xlsx
 
 MISSING = "missing"
 OUTDATED = "outdated"
-STATUSES = (
+TEXT_STATUSES = (
     MISSING,
     OUTDATED,
     TranslationStatus.MACHINE,
     TranslationStatus.DRAFT,
     TranslationStatus.REVIEWED,
 )
-STATUS_LABELS = {
+TEXT_STATUS_LABELS = {
     MISSING: "Missing",
     OUTDATED: "Outdated (the English changed)",
     TranslationStatus.MACHINE: "Machine draft",
