@@ -214,8 +214,8 @@ def test_xlsx_has_every_sheet_labelled_weighted_and_suppressed(app, survey_with_
         about = {r[0]: r[1] for r in wb["About"].iter_rows(values_only=True)}
         assert about["Benchmark version"] == "1"
         assert about["Weighting variables"] == ", ".join(export.weighting.scheme["variables"])
-        # Weights are now capped by default (0.2-5 times the mean).
-        assert about["Trimming bounds"] == "[0.2, 5] times the mean"
+        # Weights are now capped by default (0.1-5 times the mean).
+        assert about["Trimming bounds"] == "[0.1, 5] times the mean"
         assert about["Converged"] in {"True", "False"}
         assert "Effective sample size" in about
         assert "fewer than 10" in about["Disclosure control"]

@@ -99,7 +99,7 @@ def _never_uses_failed_weights(survey: Survey) -> None:
     else:
         assert results.rake.converged and results.rake.bounds_met
         low, high = results.weight_ratio
-        assert 0.2 - 1e-9 <= low and high <= 5.0 + 1e-9
+        assert 0.1 - 1e-9 <= low and high <= 5.0 + 1e-9
     exported = weighting_from_results(survey)
     assert exported.weighted == decision.used
     from consult.services.results import load_frames

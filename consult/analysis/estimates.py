@@ -140,19 +140,24 @@ def weighted_share(
     with np.errstate(divide="ignore", invalid="ignore"):
         srs_var = p_w * (1.0 - p_w) / n_rows
     if replicates is not None and replicates.shape[1] > 1:
-        rep = replicates.reindex(frame.index).to_numpy(dtype=np.float64)[keep]
-        # Sum replicate weights per cell for every replicate at once: sort the
-        # respondents by cell and add up runs (no Python loop over replicates).
-        order = np.argsort(cell, kind="stable")
-        sorted_cells = cell[order]
-        starts = np.flatnonzero(np.r_[True, sorted_cells[1:] != sorted_cells[:-1]])
-        rw_flat = np.zeros((size, rep.shape[1]))
-        if starts.size:
-            rw_flat[sorted_cells[starts]] = np.add.reduceat(rep[order], starts, axis=0)
-        rw = rw_flat.T.reshape(rep.shape[1], g_count, n_cats)
+        aligned = (
+            replicates if replicates.index.equals(frame.index) else replicates.reindex(frame.index)
+        )
+        # Replicate columns as contiguous rows (replicate_weights stores them
+        # so: the transpose is free), and respondents outside the base sent to
+        # a spare slot: one bincount per replicate, nothing of size
+        # respondents x replicates is copied.
+        rep_rows = np.ascontiguousarray(aligned.to_numpy(dtype=np.float64).T)
+        cell_all = np.full(len(frame), size, dtype=np.int64)
+        cell_all[keep] = cell
+        n_rep = rep_rows.shape[0]
+        rw = np.empty((n_rep, g_count, n_cats))
+        for r in range(n_rep):
+            counts_r = np.bincount(cell_all, weights=rep_rows[r], minlength=size + 1)
+            rw[r] = counts_r[:size].reshape(g_count, n_cats)
         with np.errstate(divide="ignore", invalid="ignore"):
             estimates = (rw[:, :, :shown] / rw.sum(axis=2, keepdims=True)).reshape(
-                rep.shape[1], g_count * shown
+                n_rep, g_count * shown
             )
         rlow, rhigh = replicate_interval(estimates, level=level, method="percentile")
         out["replicate_low"] = rlow

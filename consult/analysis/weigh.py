@@ -20,10 +20,10 @@ from ._codes import DEFAULT_MISSING_CODES
 from .feasibility import DEFAULT_MIN_COUNT, Feasibility, check_feasibility
 from .weighting import Problem, RakeResult, rake
 
-#: Default cap: no weight below 0.2 or above 5 times the mean weight. One
+#: Default cap: no weight below 0.1 or above 5 times the mean weight. One
 #: respondent then never speaks for more than five average respondents;
 #: beyond that a single person's answers move headline figures by points.
-DEFAULT_BOUNDS = (0.2, 5.0)
+DEFAULT_BOUNDS = (0.1, 5.0)
 
 
 @dataclass

@@ -22,8 +22,13 @@ def samples(draw: st.DrawFn) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]
     grid = [(a, b) for a in a_cats for b in b_cats]
     extra = [grid[i] for i in rng.integers(0, len(grid), n)]
     frame = pd.DataFrame(grid + extra, columns=["a", "b"])
-    missing = rng.random(len(frame)) < draw(st.sampled_from([0.0, 0.1]))
-    frame.loc[missing, "b"] = None
+    # Non-response to b is spread evenly over the categories of a (every
+    # tenth respondent in each): concentrated in a category whose target is
+    # below the non-response share, the margins have no solution at all
+    # (hypothesis found such a case), which is not what this test is about.
+    if draw(st.booleans()):
+        nth = frame.groupby("a").cumcount().to_numpy()
+        frame.loc[nth % 10 == 9, "b"] = None
     shares_a = draw(st.lists(st.floats(0.05, 1.0), min_size=k_a, max_size=k_a))
     shares_b = draw(st.lists(st.floats(0.05, 1.0), min_size=k_b, max_size=k_b))
     targets = {

@@ -64,7 +64,7 @@ from .schemes import (
 #: surveys draw fewer (never under 200): their intervals are narrow anyway.
 REPLICATES = 500
 MIN_REPLICATES = 200
-_REPLICATE_CELLS = 40_000_000
+_REPLICATE_CELLS = 20_000_000
 #: Flags an officer must acknowledge before priorities can be marked final.
 ACKNOWLEDGED_FLAGS = ("under", "over", "too_few")
 #: How many representation messages are shown before the rest are folded away.
