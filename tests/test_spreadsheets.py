@@ -243,3 +243,16 @@ def test_too_many_parts_are_refused(monkeypatch):
         for n in range(6):
             archive.writestr(f"part{n}.xml", "<x/>")
     assert refused(buffer.getvalue()) == ["the workbook has more than 5 parts"]
+
+
+def test_only_values_are_read_not_formulas_or_reading_aids():
+    xml = (
+        sheet_head()
+        + '<row r="1"><c r="A1"><f>SUM(B1:B2)</f><v>3</v></c>'
+        + '<c r="B1" t="inlineStr"><is><r><t>東京</t></r><rPh sb="0" eb="2"><t>トウキョウ</t></rPh>'
+        + "</is></c>"
+        + '<c r="C1" t="str"><f>"a"&amp;"b"</f><v>ab</v></c></row>'
+        + SHEET_TAIL
+    )
+    read = read_xlsx(xlsx(xml), ("translations",), max_rows=5)
+    assert read.sheets["translations"] == [[3, "東京", "ab"]]

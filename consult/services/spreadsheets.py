@@ -237,6 +237,8 @@ class _SheetRows(_Handler):
         self.cell_type = "n"
         self.text: _Text | None = None
         self.in_inline = False
+        self.collecting = False  # inside a <v>, or a <t> of an inline string
+        self.phonetic = 0
 
     def _position(self, reference: str | None) -> tuple[int, int]:
         if reference:
@@ -260,17 +262,24 @@ class _SheetRows(_Handler):
             self.row, self.column = self._position(attrs.get("r"))
             self.cell_type = attrs.get("t", "n")
             self.text = None
-        elif name == "v" or (name == "t" and self.in_inline):
+        elif name == "v" or (name == "t" and self.in_inline and not self.phonetic):
             self.text = self.text or _Text()
+            self.collecting = True
         elif name == "is":
             self.in_inline = True
+        elif name == "rPh":
+            self.phonetic += 1  # reading aids for East Asian text, not the text itself
 
     def characters(self, content: str) -> None:
-        if self.text is not None:
+        if self.collecting and self.text is not None:
             self.text.add(content)
 
     def end(self, name: str) -> None:
-        if name == "is":
+        if name in ("v", "t"):
+            self.collecting = False
+        elif name == "rPh":
+            self.phonetic -= 1
+        elif name == "is":
             self.in_inline = False
         elif name == "c":
             if self.text is not None:
