@@ -9,6 +9,7 @@ import pandas as pd
 
 # Flags, in the order a reader should care about them, are defined with their
 # labels in consult.vocabulary (which imports neither Flask nor SQLAlchemy).
+from ..vocabulary import FLAGS
 from ._codes import DEFAULT_MISSING_CODES, NOT_ANSWERED, _label, is_missing
 from .feasibility import drop_not_stated
 from .intervals import wilson_interval
