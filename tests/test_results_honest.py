@@ -189,7 +189,21 @@ def test_results_json_command(app):
         "priorities",
         "questions",
     }
-    assert doc["questions"] is None  # every-question estimates come from their own module
+    # Every question has its estimates, the officer's own included, under the
+    # weighting the document reports (never weights that failed).
+    questions = {q["key"]: q for q in doc["questions"]}
+    assert {"park_safe", "our_priorities", "age_band", "sex", "area"} <= set(questions)
+    park = questions["park_safe"]
+    assert park["type"] == "single" and park["base"] == 40
+    assert park["weighted"] == doc["weighting"]["weights_used"]
+    rows = {r["code"]: r for r in park["rows"]}
+    assert rows["no"]["count"] == 10 and rows["no"]["share"] == pytest.approx(0.25)
+    assert rows["yes"]["share"] == pytest.approx(0.75)
+    if not park["weighted"]:
+        assert rows["no"]["weighted_share"] == pytest.approx(0.25)
+    ranked = questions["our_priorities"]
+    assert ranked["ranking"]["top_n"] == 3
+    assert set(ranked["ranking"]["options"]) == set(OWN_PRIORITIES)
     w = doc["weighting"]
     assert {
         "variables",

@@ -93,8 +93,10 @@ class AppliedWeighting:
 def applied_weighting(results: Any) -> AppliedWeighting:
     """The one place the question results, the Excel workbook and the
     strategy report ask which weights apply, given the survey's computed
-    results (`consult.services.results.SurveyResults`). Point this at the
-    weighting decision and everything downstream follows it."""
+    results (`consult.services.results.SurveyResults`), whose `weighted` is
+    the outcome of the one weighting decision
+    (`consult.services.results.schemes.decide_weighting`): weights that
+    could not meet the margins are never used here."""
     if not getattr(results, "weighted", False):
         return AppliedWeighting(None, None, "Unweighted: every response counts once.")
     variables = ", ".join(results.scheme.get("variables") or [])

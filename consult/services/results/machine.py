@@ -184,10 +184,85 @@ def priorities_section(survey: Survey, results: SurveyResults) -> list[dict[str,
     return out
 
 
+# Figures a row of a question's results carries; a suppressed row (its base
+# or effective base below the minimum) keeps its code and label, not them.
+_ROW_FIGURES = (
+    "n",
+    "count",
+    "share",
+    "share_low",
+    "share_high",
+    "weighted_share",
+    "weighted_low",
+    "weighted_high",
+    "se",
+    "deff",
+    "effective_n",
+)
+
+
+def _question_row(row: dict[str, Any]) -> dict[str, Any]:
+    suppressed = bool(row.get("suppressed"))
+    out: dict[str, Any] = {
+        "code": row.get("code"),
+        "label": row.get("label"),
+        "item": row.get("item") or None,
+        "item_label": row.get("item_label") or None,
+        "suppressed": suppressed,
+    }
+    for name in _ROW_FIGURES:
+        if name in row:
+            out[name] = None if suppressed and name != "n" else row[name]
+    return out
+
+
 def questions_section(survey: Survey, results: SurveyResults) -> Any:
-    """Every question's estimates. Provided by
-    `consult.services.question_results`; null until that is wired here."""
-    return None
+    """Every question's estimates under the weighting that applies: the
+    same figures as the question pages (`consult.services.question_results`)."""
+    from dataclasses import asdict
+
+    from ..question_results import applied_weighting, load_themes, min_base, question_results
+
+    applied = applied_weighting(results)
+    computed = question_results(
+        survey,
+        results.frame,
+        applied.weights,
+        applied.replicates,
+        themes=load_themes(survey, results.frame.index),
+        base=min_base(),
+    )
+    out = []
+    for result in computed:
+        out.append(
+            {
+                "key": result.key,
+                "type": result.type,
+                "prompt": result.prompt,
+                "base": result.n,
+                "weighted": applied.weighted,
+                "rows": [_question_row(r) for r in result.rows],
+                "positive": (
+                    {
+                        "label": result.positive_label,
+                        "rows": [_question_row(r) for r in result.positive],
+                    }
+                    if result.positive
+                    else None
+                ),
+                "not_answered": [
+                    {"label": label, "count": count} for label, count in result.nonanswers
+                ],
+                "number": asdict(result.number) if result.number is not None else None,
+                "unit": result.unit or None,
+                "ranking": (
+                    {"top_n": result.top_n, "options": result.ranking} if result.ranking else None
+                ),
+                "text_answers": result.text_answers if result.type == "text" else None,
+                "themes": [{"code": t.code, "label": t.label} for t in result.themes],
+            }
+        )
+    return out
 
 
 #: The document's sections in order: name -> builder. Adding a section is one line.
