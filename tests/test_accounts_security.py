@@ -164,6 +164,10 @@ def test_a_session_ends_after_its_absolute_lifetime_however_active(app, client, 
             )
         )
         db.session.commit()
+    response = client.get("/manage")
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "reached its time limit" in page
     assert client.get("/manage").status_code == 302
 
 
