@@ -36,7 +36,12 @@ def role_required(role: Role) -> Callable[[F], F]:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if g.get("user") is None:
-                if g.get("session_expired"):
+                if g.get("session_expired") == "absolute":
+                    flash(
+                        "Your session has reached its time limit. Sign in again to continue.",
+                        "info",
+                    )
+                elif g.get("session_expired"):
                     # Said here: the sign-in page we redirect to no longer sees the old session.
                     flash("You were signed out because you were inactive. Sign in again.", "info")
                 return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))

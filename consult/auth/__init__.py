@@ -132,7 +132,9 @@ def sign_in():
     form = SignInForm()
     error = None
     wait = 0
-    if g.get("session_expired") and request.method == "GET":
+    if g.get("session_expired") == "absolute" and request.method == "GET":
+        flash(_("Your session has reached its time limit. Sign in again to continue."), "info")
+    elif g.get("session_expired") and request.method == "GET":
         flash(_("You were signed out because you were inactive. Sign in again."), "info")
     if form.validate_on_submit():
         result = authenticate(form.email.data or "", form.password.data or "", address=_address())

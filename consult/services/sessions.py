@@ -45,28 +45,31 @@ def start(user: User, *, absolute: timedelta) -> str:
     return token
 
 
-def resume(token: str, *, idle: timedelta, absolute: timedelta) -> tuple[User | None, bool]:
-    """The user whose live session this token is, and whether a session was
-    found but had run out (so the sign-in page can say why)."""
+def resume(token: str, *, idle: timedelta, absolute: timedelta) -> tuple[User | None, str | None]:
+    """The user whose live session this token is, or None and why a session
+    that was found has run out ("idle" or "absolute"), so the page can say so."""
     if not token or not isinstance(token, str):
-        return None, False
+        return None, None
     row = db.session.scalars(
         select(OfficerSession).where(OfficerSession.token_hash == _hash(token))
     ).first()
     if row is None or row.ended_at is not None:
-        return None, False
+        return None, None
     now = datetime.now(UTC)
     last_seen = _aware(row.last_seen_at)
-    if now - last_seen > idle or now - _aware(row.created_at) > absolute:
+    if now - _aware(row.created_at) > absolute:
         row.ended_at = now
-        return None, True
+        return None, "absolute"
+    if now - last_seen > idle:
+        row.ended_at = now
+        return None, "idle"
     user = db.session.get(User, row.user_id)
     if user is None or not user.is_active:
         row.ended_at = now
-        return None, False
+        return None, None
     if now - last_seen >= TOUCH_INTERVAL:
         row.last_seen_at = now
-    return user, False
+    return user, None
 
 
 def end_all(user_id: int, *, except_token: str | None = None) -> int:
