@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-05 01:07:03.935360
+Create Date: 2026-12-05 01:07:51.483569
 
 """
 
