@@ -77,16 +77,16 @@ class Config:
     SEED_ALLOWED = True
     # Officer sessions also end this long after sign-in, however active.
     OFFICER_SESSION_ABSOLUTE = timedelta(
-        hours=int(os.environ.get("OFFICER_SESSION_ABSOLUTE_HOURS", 12))
+        hours=_int("OFFICER_SESSION_ABSOLUTE_HOURS", 12, minimum=1)
     )
     # Sign-in throttling, never a lock-out: after LOGIN_MAX_FAILURES failures for
     # one account from one address, each further attempt from there waits twice
     # as long as the last, up to LOGIN_LOCKOUT; one address may fail this many
     # times an hour across all accounts before it is slowed the same way.
-    SIGN_IN_ADDRESS_FAILURES = int(os.environ.get("SIGN_IN_ADDRESS_FAILURES", 50))
+    SIGN_IN_ADDRESS_FAILURES = _int("SIGN_IN_ADDRESS_FAILURES", 50, minimum=1)
     SIGN_IN_THROTTLE_WINDOW = timedelta(hours=1)
     # A set-password link an administrator hands on works once, for this long.
-    SET_PASSWORD_LINK_LIFETIME = timedelta(hours=int(os.environ.get("SET_PASSWORD_LINK_HOURS", 72)))
+    SET_PASSWORD_LINK_LIFETIME = timedelta(hours=_int("SET_PASSWORD_LINK_HOURS", 72, minimum=1))
 
 
 class DevelopmentConfig(Config):

@@ -18,7 +18,10 @@ def gunicorn_commands() -> list[tuple[str, list[str]]]:
     for path in DOCS:
         text = re.sub(r"\\\n\s*", " ", path.read_text(encoding="utf-8"))
         for line in text.splitlines():
-            words = shlex.split(line.strip()) if "gunicorn " in line else []
+            # Only lines that run gunicorn: prose about it may hold apostrophes.
+            first = line.strip().split(" ", 1)[0]
+            command = first.endswith("/gunicorn") or first == "gunicorn" and " -" in line
+            words = shlex.split(line.strip()) if command else []
             if words and words[0].endswith("gunicorn"):
                 commands.append((path.name, words))
     return commands
