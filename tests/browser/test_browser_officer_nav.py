@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from conftest import enrol_two_factor, totp_code
 from playwright.sync_api import Page, expect
 
 from consult.extensions import db
@@ -54,11 +55,15 @@ def test_officer_header_navigation_is_not_a_bulleted_list(
 ) -> None:
     with live_server.app.app_context():
         survey_id = db.session.scalars(sa.select(Survey.id).filter_by(slug="feeling-safe")).one()
+    # Administrators always sign in with a second factor.
+    enrol_two_factor(live_server.app, "admin@demo.example")
     page = open_context(viewport=width).new_page()
     page.goto(live_server("/sign-in"))
     page.locator("#email").fill("admin@demo.example")
     page.locator("#password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    page.locator("#code").fill(totp_code())
+    page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     for path in PAGES:
         response = page.goto(live_server(path.format(id=survey_id)))
