@@ -184,7 +184,7 @@ HOSTILE_WORKBOOKS = {
     ),
     "dimension-declared-only": (
         lambda: hostile.dimension_bomb(corner=False),
-        "row 1: there are no label:: columns",
+        "row 1: no column holds a translation this survey offers",
     ),
     "zip-bomb": (lambda: hostile.zip_bomb(), "unpacks to more than 32 MB"),
     "zip-bomb-lying-headers": (
