@@ -447,3 +447,41 @@ def test_export_streams_in_chunks_without_losing_rows(app, survey_with_data):
         assert len(parts) > 40  # header + one part per 7 responses
         assert b"".join(parts) == whole
         assert Question  # imported for the type of survey.questions
+
+
+def test_every_format_says_who_agreed_to_the_special_category_questions(
+    app, survey_with_data, tmp_path
+):
+    """`resp_special_consent`: yes, no, or blank where the resident was never
+    asked; described in the codebook, and left out with the special columns."""
+    with app.app_context():
+        stored = {
+            r.reference: {True: "yes", False: "no", None: None}[r.special_consent]
+            for r in db.session.scalars(
+                sa.select(Response).filter_by(survey_id=survey_with_data, status="submitted")
+            )
+        }
+        assert set(stored.values()) == {"yes", "no", None}
+        _, data = _export(survey_with_data, "json", weighted=False)
+        document = json.loads(data)
+        assert {r["resp_reference"]: r["resp_special_consent"] for r in document["responses"]} == (
+            stored
+        )
+        label = next(v for v in document["variables"] if v["name"] == "resp_special_consent")
+        assert label["label"].startswith("Agreed to the special-category questions")
+        _, data = _export(survey_with_data, "sav", weighted=False)
+        path = tmp_path / "out.sav"
+        path.write_bytes(data)
+        frame, meta = pyreadstat.read_sav(str(path))
+        assert frame.columns[4] == "resp_special_consent"
+        read = dict(zip(frame["resp_reference"], frame["resp_special_consent"], strict=True))
+        assert read == {k: v or "" for k, v in stored.items()}
+        _, book = _export(survey_with_data, "xlsx", weighted=False)
+        sheet = openpyxl.load_workbook(io.BytesIO(book), read_only=True)["Responses"]
+        header = next(sheet.iter_rows(values_only=True))
+        assert header[4] == "resp_special_consent"
+        survey = db.session.get(Survey, survey_with_data)
+        without_special = exports.select_variables(
+            exports.codebook(survey, "en"), exports.Policy(True, False)
+        )
+        assert "resp_special_consent" not in {v.name for v in without_special}

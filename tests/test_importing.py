@@ -6,6 +6,7 @@ own export importing back unchanged."""
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 from datetime import UTC, datetime
 
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 
 from consult.extensions import db
-from consult.models import Answer, Partnership, Response, SurveyStatus
+from consult.models import Answer, Partnership, Response, Survey, SurveyStatus
 from consult.services.answers import load_answers
 from consult.services.exports import prepare_export, stream_csv
 from consult.services.frames import ordered_questions
@@ -521,3 +522,79 @@ def test_a_child_never_has_special_category_answers_even_with_consent(app_contex
         "line 2, column religion: religion is not asked after this row's earlier answers "
         "(the routing skips it), so it cannot have an answer"
     ]
+
+
+def test_the_demo_survey_with_special_category_answers_imports_back_unchanged(app_context):
+    """Consenting, refusing and under-16 residents: the export says who
+    agreed to the special-category questions, so their answers import back."""
+    from consult.services.definition import export_definition, import_definition
+    from consult.services.demo_responses import seed_demo_responses
+    from consult.services.seed import seed_demo
+
+    seed_demo(responses=False)
+    source = db.session.scalars(sa.select(Survey).filter_by(slug="feeling-safe")).one()
+    seed_demo_responses(source, n=250, seed=5)
+    # A child on a youth council's paper form: never asked for consent.
+    child = Response(
+        survey_id=source.id,
+        reference="CHILD-0001",
+        language="en",
+        channel="paper",
+        status="submitted",
+        submitted_at=datetime(2026, 3, 1, 12, 0, tzinfo=UTC),
+    )
+    db.session.add(child)
+    db.session.flush()
+    questions = {q.key: q for q in source.questions}
+    for key, code in (("age_band", "under_16"), ("safe_day", "fairly_safe")):
+        db.session.add(Answer(response_id=child.id, question_id=questions[key].id, option_code=code))
+    target = import_definition(
+        source.partnership, json.loads(json.dumps(export_definition(source))), slug="copy"
+    )
+    target.status = SurveyStatus.OPEN
+    db.session.commit()
+    specials = [q for q in ordered_questions(source) if q.special_category]
+    assert specials
+
+    def export(survey) -> bytes:
+        export = prepare_export(survey, format="csv", role=None, weighted=False)
+        return b"".join(stream_csv(export))
+
+    first = export(source)
+    header = first.decode("utf-8-sig").splitlines()[0].split(",")
+    assert header.index("resp_special_consent") == 4
+
+    report = import_responses(target, first, "feeling-safe-responses.csv")
+    db.session.commit()
+    assert report.stored == 251
+
+    def stored(survey):
+        return [(r.special_consent, r.channel, answers) for r, answers in answers_of(survey)]
+
+    before = stored(source)
+    assert stored(target) == before
+    # Each keyed on the reference the export gave it.
+    assert [r.import_key for r, _answers in answers_of(target)] == [
+        f"id:{r.reference}" for r, _answers in answers_of(source)
+    ]
+    consents = [consent for consent, _channel, _answers in before]
+    assert True in consents and False in consents and None in consents
+    # Somebody agreed and answered, and somebody under 16 was never asked.
+    assert any(
+        consent and any(q.key in answers for q in specials)
+        for consent, _channel, answers in before
+    )
+    assert any(
+        "age_band" in answers and answers["age_band"].codes == ("under_16",) and consent is None
+        for consent, _channel, answers in before
+    )
+    # Read back into either survey, the export stores nothing new.
+    for survey in (target, source):
+        again = import_responses(survey, first, "feeling-safe-responses.csv")
+        assert (again.stored, again.already) == (0, 251)
+    db.session.commit()
+
+    def without_references(data: bytes):
+        return [line.split(",", 1)[1] for line in data.decode("utf-8-sig").splitlines()]
+
+    assert without_references(export(target)) == without_references(first)

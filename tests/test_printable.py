@@ -207,7 +207,7 @@ def test_urdu_and_gujarati_are_set_in_their_own_noto_face(
     assert ink(image) > 0.01
     # Right to left: the tick boxes sit at the right-hand edge of the page.
     width, height = image.size
-    box_rows = image.crop((0, int(height * 0.4), width, int(height * 0.8)))
+    box_rows = image.crop((0, int(height * 0.3), width, int(height * 0.8)))
     left = ink(box_rows.crop((0, 0, width // 2, box_rows.size[1])))
     right = ink(box_rows.crop((width // 2, 0, width, box_rows.size[1])))
     assert (right > left) if direction == "rtl" else (left > right)
@@ -269,3 +269,31 @@ def test_the_pdf_follows_every_edit(app_context):
     db.session.flush()
     db.session.refresh(survey)
     assert "2. Has anyone harmed you?" in " ".join(pdf_text(render_pdf(survey, "en")).split())
+
+
+def test_the_privacy_notice_names_only_the_topics_the_survey_asks(app_context):
+    """A survey whose only special-category question is religion: the printed
+    notice and the consent block say religion, not a fixed list of topics."""
+    survey = build_survey()
+    text = " ".join(pdf_text(render_pdf(survey, "en")).split())
+    assert (
+        "We do not store your IP address or details of your device with your answers. "
+        "Questions on these topics are optional and asked only if you agree: "
+        "religion or belief."
+    ) in text
+    consent = text[text.index("Some questions need your permission") :]
+    assert consent.startswith(
+        "Some questions need your permission The next questions cover these topics: "
+        "Religion or belief The law calls this special category data"
+    )
+    for claim in ("ethnic", "sexual orientation", "health", "disability"):
+        assert claim not in text.lower()
+    # Without special-category questions, no such sentence and no consent block.
+    religion = next(q for q in survey.questions if q.key == "religion")
+    religion.special_category = False
+    religion.demographic = None
+    religion.section.kind = "standard"
+    db.session.flush()
+    text = " ".join(pdf_text(render_pdf(survey, "en")).split())
+    assert "optional and asked only if you agree" not in text
+    assert "Some questions need your permission" not in text

@@ -4,6 +4,7 @@ and its all-or-nothing validation."""
 from __future__ import annotations
 
 import io
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -216,3 +217,57 @@ def test_one_row_past_the_import_limit_is_refused_without_reading_further(app_co
     with pytest.raises(tr.TranslationFileError) as error:
         tr.import_xlsx(survey, content)
     assert error.value.problems == [f"the sheet “translations” has more than {last - 1:,} rows"]
+
+
+def test_a_constraint_message_is_a_text_to_translate_and_blocks_opening(app_context):
+    """An XLSForm constraint_message given only in English: the Urdu one is
+    listed, exported for the translator, and missing it blocks opening."""
+    from test_xlsform import workbook
+    from test_xlsform_kobo import HEADER, partnership, row
+
+    from consult.services.answers import AnswerInvalid, parse_answer
+    from consult.services.content import SurveyTexts
+    from consult.services.xliff import export_xliff
+    from consult.services.xlsform import import_xlsform
+
+    form = workbook(
+        [
+            HEADER,
+            row(
+                "integer",
+                "age",
+                "How old are you?",
+                "آپ کی عمر کیا ہے؟",
+                "",
+                "yes",
+                "",
+                ". >= 16 and . <= 120",
+                "Enter an age from 16 to 120",
+            ),
+        ],
+        [],
+        [("form_title", "form_id"), ("Feeling safe", "feeling_safe")],
+    )
+    survey = import_xlsform(partnership(), form, slug="ages").survey
+    survey.retention_until = date.today() + timedelta(days=365)
+    set_text(survey, "survey.title", "ur", "محفوظ؟")
+    db.session.flush()
+    specs = tr.survey_strings(survey)
+    assert tr.StringSpec("q.age.constraint", "constraint", "age") in specs
+    assert statuses(survey)["q.age.constraint"] == "missing"
+    assert tr.missing_visible_strings(survey) == {"ur": ["q.age.constraint"]}
+    assert builder.opening_problems(survey) == [
+        "1 text shown to residents is missing in Urdu: q.age.constraint."
+    ]
+    assert "q.age.constraint" in export_xliff(survey, "ur").decode()
+
+    content = tr.export_xlsx(survey)
+    keys = [r[0].value for r in load_workbook(io.BytesIO(content))["translations"].iter_rows()]
+    assert "q.age.constraint" in keys
+    filled = fill(content, {("q.age.constraint", "label::Urdu (ur)"): "16 سے 120 تک عمر درج کریں"})
+    assert tr.import_xlsx(survey, filled).changed["ur"] == 1
+    assert tr.missing_visible_strings(survey) == {}
+    builder.change_status(survey, "open")
+    with pytest.raises(AnswerInvalid) as invalid:
+        parse_answer(q(survey, "age"), {"age": "130"}, "ur", SurveyTexts(survey))
+    assert invalid.value.errors[0].message == "16 سے 120 تک عمر درج کریں"

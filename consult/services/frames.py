@@ -12,6 +12,10 @@ question keys, so the same name is used in analysis, exports and SPSS:
 * text: `key` holds the text; number: `key` holds the number
 * `resp_reference`, `resp_language`, `resp_channel`, `resp_submitted_at`:
   facts about the response itself (question keys may not start with `resp_`)
+* exports of a survey with special-category questions also carry
+  `resp_special_consent` (SPECIAL_CONSENT_COLUMN): yes, no, or blank when
+  the resident was never asked, so that our export imports back with the
+  consent that allowed those answers
 
 `read_answers` is the one reader of the answer table, used by the frames here
 and by every export: a few thousand responses at a time, one row per response.
@@ -32,6 +36,7 @@ from ..extensions import db
 from ..models import NUMERIC_TYPES, Question, QuestionType, Response, ResponseStatus, Survey
 
 META_COLUMNS = ("resp_reference", "resp_language", "resp_channel", "resp_submitted_at")
+SPECIAL_CONSENT_COLUMN = "resp_special_consent"
 CHUNK_SIZE = 2000
 
 
@@ -99,6 +104,9 @@ class AnswerChunk:
     channels: Sequence[str]
     submitted: Sequence[Any]  # datetimes (None: not submitted); `timestamp_text` with `as_text`
     values: np.ndarray
+    # Consent to the special-category questions: "yes", "no", or None (""
+    # with `as_text`) when the resident was never asked.
+    consents: Sequence[Any] = ()
 
 
 def timestamp_text(value: datetime | None) -> str | None:
@@ -282,7 +290,7 @@ class _AnswerReader:
         # Rows as the driver gives them: SQLAlchemy's processing of each row
         # cost a tenth of an export. The time is parsed as SQLAlchemy would.
         responses = connection.exec_driver_sql(
-            "SELECT id, reference, language, channel, submitted_at FROM response "
+            "SELECT id, reference, language, channel, submitted_at, special_consent FROM response "
             f"WHERE survey_id = {marker} AND status IN ({', '.join([marker] * len(statuses))}) "
             "ORDER BY id",
             (survey.id, *statuses),
@@ -297,12 +305,15 @@ class _AnswerReader:
         cursor = connection.connection.cursor()
         try:
             for part in responses.partitions(chunk_size):
-                ids, references, languages, channels, stored = zip(*part, strict=True)
+                ids, references, languages, channels, stored, agreed = zip(*part, strict=True)
                 submitted = [_time(t, parse, self.as_text) for t in stored]
                 rids = np.array(ids, dtype=np.int64)
                 out = np.full((len(rids), self.width), self.missing, dtype=object)
                 self.fill(cursor, rids, out)
-                yield AnswerChunk(rids, references, languages, channels, submitted, out)
+                # SQLite gives 1/0, PostgreSQL True/False.
+                unknown = "" if self.as_text else None
+                consents = [unknown if a is None else ("yes" if a else "no") for a in agreed]
+                yield AnswerChunk(rids, references, languages, channels, submitted, out, consents)
         finally:
             cursor.close()
             responses.close()

@@ -9,7 +9,8 @@ in any language the survey offers, or the number printed beside it on the
 paper questionnaire; ticks are 1/0 (or yes/no, x), ranks are numbers.
 Optional columns: `external_id` (our export's `resp_reference` counts as
 one), `language`, `submitted_at`, `channel` and `consent` (yes/no: whether
-the resident agreed to the special-category questions).
+the resident agreed to the special-category questions; our export's
+`resp_special_consent` counts as one, blank where the resident was not asked).
 
 The import is all or nothing. Every row is checked by the same rules as an
 online answer (`answers.parse_answer`) and against the routing
@@ -76,6 +77,7 @@ META_ALIASES = {
     "resp_channel": "channel",
     "consent": "consent",
     "special_consent": "consent",
+    "resp_special_consent": "consent",
 }
 # Columns consult works out itself; an export carries them, an import ignores them.
 DERIVED = {"weight"}

@@ -31,6 +31,7 @@ from .answers import top_n
 from .content import SurveyTexts, privacy_key, survey_intro_key
 from .frames import ordered_questions
 from .path import is_special
+from .survey_topics import special_topics_sentence, topics
 
 ONE_CHOICE_TYPES = (QuestionType.SINGLE, QuestionType.SCALE, QuestionType.AREA)
 
@@ -70,6 +71,10 @@ class Questionnaire:
     return_address: str
     questions: list[PrintedQuestion]
     consent_at: int | None  # the number of the first special-category question
+    # What the special-category questions ask about, from the questions
+    # themselves (never a fixed list of topics the survey may not ask).
+    special_topics: str = ""  # "Questions on these topics are optional …: religion or belief."
+    topics: list[str] = field(default_factory=list)  # listed above the consent question
 
 
 def _simple_source(question: Question) -> tuple[str, set[str], bool] | None:
@@ -145,6 +150,9 @@ def build_questionnaire(survey: Survey, language: str) -> Questionnaire:
                 )
             )
             printed[consent_at - 1].consent_before = consent_routing
+        specials = [q for q in questions if is_special(q)]
+        special_topics = special_topics_sentence(specials, lambda q: texts.prompt(q, language))
+        topic_list = topics(specials, lambda q: texts.prompt(q, language))
     return Questionnaire(
         survey=survey,
         language=language,
@@ -156,6 +164,8 @@ def build_questionnaire(survey: Survey, language: str) -> Questionnaire:
         return_address=(survey.partnership.return_address or "").strip(),
         questions=printed,
         consent_at=consent_at,
+        special_topics=special_topics,
+        topics=topic_list,
     )
 
 

@@ -30,6 +30,7 @@ from ..wording import counted
 from . import ServiceError
 from .audit import record
 from .content import (
+    constraint_key,
     digest,
     hint_key,
     item_key,
@@ -67,6 +68,7 @@ MAX_LENGTH = {
     "section": 300,
     "prompt": 1000,
     "hint": 1000,
+    "constraint": 1000,
     "option": 300,
     "item": 300,
 }
@@ -88,8 +90,8 @@ class StringSpec:
 
 def survey_strings(survey: Survey) -> list[StringSpec]:
     """Every text a resident can see, in questionnaire order. Optional texts
-    (hints, introduction, privacy notice) count only where the default
-    language has them."""
+    (hints, constraint messages, introduction, privacy notice) count only
+    where the default language has them."""
     present = {
         key
         for (key,) in db.session.execute(
@@ -112,6 +114,10 @@ def survey_strings(survey: Survey) -> list[StringSpec]:
         specs.append(StringSpec(prompt_key(q.key), "prompt", q.key))
         if hint_key(q.key) in present:
             specs.append(StringSpec(hint_key(q.key), "hint", q.key))
+        # An XLSForm constraint_message: the error a resident sees for an
+        # answer out of the question's range or too long.
+        if constraint_key(q.key) in present:
+            specs.append(StringSpec(constraint_key(q.key), "constraint", q.key))
         if q.type in (QuestionType.TEXT, QuestionType.NUMBER):
             continue
         for option in sorted(q.options, key=lambda o: (o.kind != OptionKind.ITEM, o.position)):

@@ -64,6 +64,7 @@ def _kind(spec_type: str) -> str:
         "section": "section heading",
         "prompt": "question",
         "hint": "hint under a question",
+        "constraint": "error message for an answer out of range or too long",
         "option": "answer option",
         "item": "row of a grid question",
     }[spec_type]

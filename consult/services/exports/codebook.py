@@ -9,7 +9,7 @@ from typing import Any
 
 from ...models import Question, QuestionType, Survey
 from ..content import SurveyTexts
-from ..frames import ordered_questions, question_columns
+from ..frames import SPECIAL_CONSENT_COLUMN, ordered_questions, question_columns
 from .common import SPSS_MISSING_NUMBERS
 
 
@@ -61,13 +61,27 @@ def codebook(
 ) -> list[Variable]:
     """Every column of the export, in order, labelled in `language`."""
     texts = SurveyTexts(survey)
+    questions = list(questions if questions is not None else ordered_questions(survey))
     result = [
         Variable("resp_reference", "Response reference", "meta", "nominal"),
         Variable("resp_language", "Language the response was given in", "meta", "nominal"),
         Variable("resp_channel", "How the response was collected", "meta", "nominal"),
         Variable("resp_submitted_at", "When the response was submitted (UTC)", "meta", "scale"),
     ]
-    for question in questions if questions is not None else ordered_questions(survey):
+    if any(q.special_category for q in questions):
+        # Without it, the special-category answers of our own export could not
+        # be imported back: the importer keeps the consent rule. It goes (and
+        # is left out) with the special-category columns it is about.
+        result.append(
+            Variable(
+                SPECIAL_CONSENT_COLUMN,
+                "Agreed to the special-category questions (yes, no; blank: not asked)",
+                "meta",
+                "nominal",
+                special=True,
+            )
+        )
+    for question in questions:
         prompt = texts.prompt(question, language)
         common: dict[str, Any] = {
             "question_key": question.key,

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from ...models import Survey
-from ..frames import CHUNK_SIZE, Slot, read_answers, timestamp_text
+from ..frames import CHUNK_SIZE, SPECIAL_CONSENT_COLUMN, Slot, read_answers, timestamp_text
 from .codebook import Variable
 from .common import FORMULA_STARTS, META
 from .policy import Policy
@@ -40,14 +40,14 @@ def iter_chunks(
         for v in variables
     ]
     index = {v.name: j for j, v in enumerate(variables)}
-    meta_cols = [index.get(m) for m in META]
+    meta_cols = [index.get(m) for m in (*META, SPECIAL_CONSENT_COLUMN)]
     weight_col = index.get("weight")
     for chunk in read_answers(survey, slots, chunk_size=chunk_size, as_text=as_text):
         out = chunk.values
         submitted = chunk.submitted
         if not as_text:
             submitted = [timestamp_text(t) for t in chunk.submitted]
-        facts = (chunk.references, chunk.languages, chunk.channels, submitted)
+        facts = (chunk.references, chunk.languages, chunk.channels, submitted, chunk.consents)
         for j, values in zip(meta_cols, facts, strict=True):
             if j is not None:
                 out[:, j] = values
