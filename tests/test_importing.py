@@ -547,7 +547,9 @@ def test_the_demo_survey_with_special_category_answers_imports_back_unchanged(ap
     db.session.flush()
     questions = {q.key: q for q in source.questions}
     for key, code in (("age_band", "under_16"), ("safe_day", "fairly_safe")):
-        db.session.add(Answer(response_id=child.id, question_id=questions[key].id, option_code=code))
+        db.session.add(
+            Answer(response_id=child.id, question_id=questions[key].id, option_code=code)
+        )
     target = import_definition(
         source.partnership, json.loads(json.dumps(export_definition(source))), slug="copy"
     )
@@ -581,8 +583,7 @@ def test_the_demo_survey_with_special_category_answers_imports_back_unchanged(ap
     assert True in consents and False in consents and None in consents
     # Somebody agreed and answered, and somebody under 16 was never asked.
     assert any(
-        consent and any(q.key in answers for q in specials)
-        for consent, _channel, answers in before
+        consent and any(q.key in answers for q in specials) for consent, _channel, answers in before
     )
     assert any(
         "age_band" in answers and answers["age_band"].codes == ("under_16",) and consent is None
