@@ -297,3 +297,25 @@ def test_the_privacy_notice_names_only_the_topics_the_survey_asks(app_context):
     text = " ".join(pdf_text(render_pdf(survey, "en")).split())
     assert "optional and asked only if you agree" not in text
     assert "Some questions need your permission" not in text
+
+
+def test_a_form_asking_for_a_postcode_says_what_is_kept(app_context):
+    """On paper as on the start page: only the ward (or the sector) is kept."""
+    survey = build_survey()
+    assert "postcode" not in pdf_text(render_pdf(survey, "en")).lower()
+    add_question(
+        survey,
+        survey.sections[0],
+        key="home_postcode",
+        type="postcode",
+        prompt={"en": "Your postcode?"},
+        settings={"keep": "sector"},
+        options=[{"code": "e05010458", "label": {"en": "Castle"}}],
+    )
+    db.session.flush()
+    db.session.refresh(survey)  # the new version, as the next request would read it
+    text = " ".join(pdf_text(render_pdf(survey, "en")).split())
+    assert (
+        "We ask for your postcode only to find your area. We keep the area and the first "
+        "part of the postcode with its next number (like LE1 5), never your full postcode."
+    ) in text

@@ -41,7 +41,7 @@ from ..i18n import LANGUAGES, long_date
 from ..models import Audience, Question, QuestionType, Response, ResponseStatus, Survey
 from ..ratelimits import resident_post_limits
 from ..security import public
-from ..services import ServiceError
+from ..services import ServiceError, postcodes
 from ..services.answers import (
     AnswerInvalid,
     AnswerTampered,
@@ -365,7 +365,7 @@ def start(slug: str) -> Any:
         "respond/start.html",
         intro=texts.get(survey_intro_key(), g.language),
         privacy=texts.get(privacy_key(), g.language),
-        postcode_notice=typed_fields.privacy_sentence(survey),
+        postcode_notice=postcodes.privacy_sentence(survey),
         in_progress=in_progress,
         already_done=done_id is not None and not in_progress,
         session_ended=request.args.get("expired") == "1" and not in_progress,

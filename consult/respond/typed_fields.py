@@ -39,24 +39,3 @@ def page_context(
             "ward_list": typed_answers.offers_ward_list(question) and bool(choices),
         }
     return {}
-
-
-def privacy_sentence(survey: Any) -> str:
-    """What the privacy notice says about postcodes, when the survey asks for
-    one: the full postcode is never kept, only the ward (and the sector if
-    the survey's settings keep it)."""
-    from flask_babel import gettext as _
-
-    from ..services.postcodes import keep_setting
-
-    keeps = {keep_setting(q.settings) for q in survey.questions if q.type == QuestionType.POSTCODE}
-    if not keeps:
-        return ""
-    if "sector" in keeps:
-        return _(
-            "We ask for your postcode only to find your area. We keep the area and the first "
-            "part of the postcode with its next number (like LE1 5), never your full postcode."
-        )
-    return _(
-        "We ask for your postcode only to find your area. We keep the area, never your postcode."
-    )

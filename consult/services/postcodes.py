@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, select
 
 from ..extensions import db
-from ..models import Partnership, PostcodeLookupSet, PostcodeWard, Survey, User
+from ..models import Partnership, PostcodeLookupSet, PostcodeWard, QuestionType, Survey, User
 from . import ServiceError
 from .audit import record
 
@@ -213,3 +213,22 @@ def ward_for(partnership_id: int, postcode: str) -> str | None:
 def ward_for_survey(survey_id: int, postcode: str) -> str | None:
     partnership_id = db.session.scalar(select(Survey.partnership_id).where(Survey.id == survey_id))
     return ward_for(partnership_id, postcode) if partnership_id is not None else None
+
+
+def privacy_sentence(survey: Survey) -> str:
+    """What the privacy notice says about postcodes, when the survey asks for
+    one: the full postcode is never kept, only the ward (and the sector if
+    the survey's settings keep it). On the start page and the printed form."""
+    from flask_babel import gettext as _
+
+    keeps = {keep_setting(q.settings) for q in survey.questions if q.type == QuestionType.POSTCODE}
+    if not keeps:
+        return ""
+    if "sector" in keeps:
+        return _(
+            "We ask for your postcode only to find your area. We keep the area and the first "
+            "part of the postcode with its next number (like LE1 5), never your full postcode."
+        )
+    return _(
+        "We ask for your postcode only to find your area. We keep the area, never your postcode."
+    )

@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import Question, QuestionType, Survey
-from . import ServiceError
+from . import ServiceError, postcodes
 from .answers import top_n
 from .content import SurveyTexts, privacy_key, survey_intro_key
 from .frames import ordered_questions
@@ -75,6 +75,8 @@ class Questionnaire:
     # themselves (never a fixed list of topics the survey may not ask).
     special_topics: str = ""  # "Questions on these topics are optional …: religion or belief."
     topics: list[str] = field(default_factory=list)  # listed above the consent question
+    # What happens to a postcode the form asks for (only the ward, or the sector, is kept).
+    postcode_notice: str = ""
 
 
 def _simple_source(question: Question) -> tuple[str, set[str], bool] | None:
@@ -153,6 +155,7 @@ def build_questionnaire(survey: Survey, language: str) -> Questionnaire:
         specials = [q for q in questions if is_special(q)]
         special_topics = special_topics_sentence(specials, lambda q: texts.prompt(q, language))
         topic_list = topics(specials, lambda q: texts.prompt(q, language))
+        postcode_notice = postcodes.privacy_sentence(survey)
     return Questionnaire(
         survey=survey,
         language=language,
@@ -166,6 +169,7 @@ def build_questionnaire(survey: Survey, language: str) -> Questionnaire:
         consent_at=consent_at,
         special_topics=special_topics,
         topics=topic_list,
+        postcode_notice=postcode_notice,
     )
 
 
