@@ -71,7 +71,7 @@ lint: $(STAMP_PY)
 	$(BIN)/ruff format --check consult tests bench config.py wsgi.py
 
 typecheck: $(STAMP_PY)
-	$(BIN)/mypy consult/analysis consult/services consult/question_bank.py
+	$(BIN)/mypy consult
 
 test-sqlite: setup
 	CONSULT_TEST_DB=sqlite $(BIN)/pytest

@@ -193,7 +193,7 @@ def two_factor():
                         "You used a recovery code. You have {count} left: set up a new "
                         "phone or create new codes from Your account."
                     ).format(count=two_factor_service.recovery_codes_left(user))
-                return _complete_sign_in(user, pending.get("next"), notice)
+                return _complete_sign_in(user, (pending or {}).get("next"), notice)
             throttle_failed(scope, _address())
             db.session.commit()
             error = _("The code is not right. Enter the code your app shows now.")

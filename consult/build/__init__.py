@@ -8,6 +8,7 @@ the rules live in consult.services.builder and friends."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -270,7 +271,7 @@ def settings(survey_id: int):
         except ServiceError as error:
             db.session.rollback()
             errors = _errors(error)
-        form = request.form
+        form: Mapping[str, Any] = request.form
     else:
         form = {
             "title": texts.title(survey.default_language),
@@ -1059,7 +1060,7 @@ def benchmarks():
                 note=request.form.get("note", "").strip(),
                 allowed_categories=allowed,
             )
-            if check:
+            if check and chosen is not None:
                 for warning in benchmark_service.uncovered_categories(chosen, benchmark_set):
                     flash(warning, "error")
             return _done(

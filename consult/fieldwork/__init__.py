@@ -4,6 +4,7 @@ keyboard-only screen for keying in paper and face-to-face questionnaires."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 
@@ -106,7 +107,7 @@ def paper_entry(survey_id: int):
         except ServiceError as error:
             db.session.rollback()
             errors = {"channel": error.message}
-        values = request.form
+        values: Mapping[str, str] = request.form
         key = request.form.get("idempotency_key") or secrets.token_urlsafe(24)
     else:
         values = request.args

@@ -179,11 +179,11 @@ def lang_attr(value: Any) -> Markup:
 
 
 def _switcher() -> list[dict[str, Any]]:
-    args = {k: v for k, v in request.args.items() if k != "lang"}
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "lang"}
     endpoint = request.endpoint or "respond.start"
     if endpoint in {"respond.submit", "respond.begin"}:
         endpoint = "respond.start"
-    view_args = dict(request.view_args or {})
+    view_args: dict[str, Any] = dict(request.view_args or {})
     # One URL built, the language added to it: this runs on every resident page.
     base = url_for(endpoint, **view_args, **args)
     joiner = "&" if "?" in base else "?"
@@ -470,7 +470,7 @@ def question(slug: str, key: str) -> Any:
     return redirect(target)
 
 
-def _change_arg() -> dict[str, str]:
+def _change_arg() -> dict[str, Any]:
     return {"change": "1"} if request.args.get("change") else {}
 
 
@@ -517,7 +517,8 @@ def _question_page(
             "name": field_name(question, item.code),
             "error": invalid.for_item(item.code) if invalid else None,
             "choices": [
-                dict(choice, id=input_id(question, choice["code"], item.code)) for choice in choices
+                dict(choice, id=input_id(question, str(choice["code"]), item.code))
+                for choice in choices
             ],
         }
         for item in question.items

@@ -178,7 +178,7 @@ def answer_themes(survey_id: int, question_id: int, response_id: int):
         )
     db.session.commit()
     flash("Themes saved for that answer", "success")
-    back = {
+    back: dict[str, Any] = {
         k: v for k, v in request.form.items() if k in ("search", "lang", "theme_filter", "page")
     }
     if "theme_filter" in back:
