@@ -183,9 +183,13 @@ def accounts(app: Flask) -> Accounts:
     return Accounts(app)
 
 
-def enrol_two_factor(app: Flask, email: str, *, only_if_required: bool = False) -> None:
+def enrol_two_factor(
+    app: Flask, email: str, *, only_if_required: bool = False, replace: bool = False
+) -> None:
     """Set up two-factor for a test user as if they had scanned TOTP_SECRET
-    into their app; the next code they enter is accepted (no replay yet)."""
+    into their app; the next code they enter is accepted (no replay yet).
+    `replace` sets TOTP_SECRET even where another test enrolled the user
+    with a secret of its own (browser tests share one database)."""
     from datetime import UTC, datetime
 
     from consult.services import two_factor
@@ -194,7 +198,7 @@ def enrol_two_factor(app: Flask, email: str, *, only_if_required: bool = False) 
         user = db.session.scalars(sa.select(User).filter_by(email=email.strip().lower())).first()
         if user is None:
             return
-        if not two_factor.enabled(user):
+        if replace or not two_factor.enabled(user):
             if only_if_required and not two_factor.required_for(user):
                 return
             user.totp_secret = TOTP_SECRET

@@ -56,7 +56,7 @@ def test_officer_header_navigation_is_not_a_bulleted_list(
     with live_server.app.app_context():
         survey_id = db.session.scalars(sa.select(Survey.id).filter_by(slug="feeling-safe")).one()
     # Administrators always sign in with a second factor.
-    enrol_two_factor(live_server.app, "admin@demo.example")
+    enrol_two_factor(live_server.app, "admin@demo.example", replace=True)
     page = open_context(viewport=width).new_page()
     page.goto(live_server("/sign-in"))
     page.locator("#email").fill("admin@demo.example")
