@@ -54,6 +54,7 @@ from . import ServiceError
 from .audit import record
 from .content import SurveyTexts
 from .frames import ordered_questions
+from .survey_cache import _version as survey_version
 
 CHANNEL_NAMES = {
     "online": "Online",
@@ -463,7 +464,9 @@ def survey_question_results(
     results = compute_results(survey)
     applied = applied_weighting(results)
     base = min_base()
-    key = (results.state_key, _theme_stamp(survey), language, base)
+    # The questionnaire's version moves on with any edit of a question, its
+    # settings (a new summary share) or its texts: results are relabelled.
+    key = (results.state_key, survey_version(survey), _theme_stamp(survey), language, base)
     with _CACHE_LOCK:
         found = _CACHE.get(key)
     if found is not None:
