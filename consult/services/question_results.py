@@ -418,7 +418,9 @@ def question_results(
                 question.key,
                 weights=None if w is None else pd.Series(w, index=frame.index),
                 top_n=top_n,
-                replicates=None if rep is None else pd.DataFrame(rep, index=frame.index),
+                # Mean ranks only: the bands (from the replicates) are the
+                # priorities page's, computed once by the survey's results.
+                replicates=None,
             )
             for r in cast(list[dict[str, Any]], ranked.table.to_dict("records")):
                 result.ranking[str(r["option"])] = r
