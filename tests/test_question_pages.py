@@ -152,3 +152,35 @@ def test_question_of_another_survey_is_404(client, own):
     survey_id, ids = own
     sign_in(client, "officer@north-csp.example")
     assert client.get(f"/manage/surveys/{survey_id}/results/questions/999999").status_code == 404
+
+
+def test_officer_sets_the_summary_share_in_the_builder(app, client, own):
+    survey_id, ids = own
+    sign_in(client, "officer@north-csp.example")
+    listing = _page(client, f"/manage/surveys/{survey_id}/results/questions")
+    assert "Feel safe" in listing and "Feel unsafe" not in listing
+    path = f"/manage/surveys/{survey_id}/questions/{ids['feel_safe']}"
+    page = _page(client, path)
+    assert 'name="positive" type="checkbox" value="very_safe" checked' in page
+    assert 'value="dont_know"' not in page.split('id="positive"')[1].split("</fieldset>")[0]
+    form = {
+        "prompt": "How safe do you feel in the town centre?",
+        "positive_shown": "1",
+        "positive": ["a_bit_unsafe", "very_unsafe"],
+        "positive_label": "Feel unsafe",
+    }
+    assert client.post_form(path, form).status_code == 302
+    with app.app_context():
+        q = db.session.get(Survey, survey_id).questions
+        settings = next(x for x in q if x.key == "feel_safe").settings
+        assert settings["positive"] == ["a_bit_unsafe", "very_unsafe"]
+        assert settings["positive_label"] == "Feel unsafe"
+    html = _page(client, f"/manage/surveys/{survey_id}/results/questions")
+    assert "Feel unsafe" in html
+    bad = client.post_form(path, {**form, "positive": ["dont_know"]})
+    assert bad.status_code == 400
+    # Unticking everything removes the grouping; other edits keep it.
+    assert client.post_form(path, {"prompt": "Safe?", "positive_shown": "1"}).status_code == 302
+    with app.app_context():
+        q = db.session.get(Survey, survey_id).questions
+        assert "positive" not in next(x for x in q if x.key == "feel_safe").settings

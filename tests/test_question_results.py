@@ -210,3 +210,14 @@ def test_analysis_edge_cases():
     assert empty.n == 0 and empty.suppressed
     edges, labels, assigned = number_bands([0, 3, 7, 12, None])
     assert labels[0] == "0–4" and assigned[-1] is None and assigned[2] == "5–9"
+
+
+def test_replicate_medians_match_the_weighted_median_of_each_replicate():
+    from consult.analysis.questions import _replicate_quantiles
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 12, 500).astype(float)
+    rep = rng.poisson(1.0, (500, 20)).astype(float)
+    fast = _replicate_quantiles(x, rep, 0.5)
+    slow = [weighted_quantile(x, rep[:, r], 0.5) for r in range(20)]
+    assert fast.tolist() == slow

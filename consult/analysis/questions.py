@@ -425,14 +425,21 @@ def weighted_quantile(values: FloatArray, weights: FloatArray, q: float) -> floa
 
 
 def _replicate_quantiles(values: FloatArray, rep: FloatArray, q: float) -> FloatArray:
+    """Each replicate's weighted quantile. Answers to a number question take
+    few distinct values (years, a count), so the replicate weights are summed
+    per distinct value first (one pass over the respondents) and the
+    cumulative shares are taken over those few values, not over every
+    respondent in every replicate."""
     order = np.argsort(values, kind="stable")
     x = values[order]
-    cum = np.cumsum(rep[order], axis=0)
+    starts = np.flatnonzero(np.r_[True, x[1:] != x[:-1]])
+    sums = np.add.reduceat(np.asarray(rep, dtype=np.float32)[order], starts, axis=0)
+    cum = np.cumsum(sums.astype(np.float64), axis=0)
     total = cum[-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         reached = cum >= (q - 1e-12) * total
     first = reached.argmax(axis=0)
-    out = x[first].astype(np.float64)
+    out = x[starts][first].astype(np.float64)
     out[~(total > 0)] = np.nan
     return out
 

@@ -55,6 +55,7 @@ from . import ServiceError
 from .audit import record
 from .content import SurveyTexts
 from .frames import ordered_questions
+from .survey_cache import _version as survey_version
 
 CHANNEL_NAMES = {
     "online": "Online",
@@ -434,7 +435,9 @@ def question_results(
                 question.key,
                 weights=None if w is None else pd.Series(w, index=frame.index),
                 top_n=top_n,
-                replicates=None if rep is None else pd.DataFrame(rep, index=frame.index),
+                # Mean ranks only: the bands (from the replicates) are the
+                # priorities page's, computed once by the survey's results.
+                replicates=None,
             )
             for r in cast(list[dict[str, Any]], ranked.table.to_dict("records")):
                 result.ranking[str(r["option"])] = r
@@ -480,7 +483,9 @@ def survey_question_results(
     results = compute_results(survey)
     applied = applied_weighting(results)
     base = min_base()
-    key = (results.state_key, _theme_stamp(survey), language, base)
+    # The questionnaire's version moves on with any edit of a question, its
+    # settings (a new summary share) or its texts: results are relabelled.
+    key = (results.state_key, survey_version(survey), _theme_stamp(survey), language, base)
     with _CACHE_LOCK:
         found = _CACHE.get(key)
     if found is not None:
