@@ -56,6 +56,23 @@ def decision_status(survey: Survey, results: SurveyResults) -> DecisionStatus:
     return DecisionStatus(ack, final, current, outdated)
 
 
+def _add_decision(
+    survey: Survey, user: User, results: SurveyResults, kind: str, details: dict[str, Any]
+) -> PriorityDecision:
+    """A decision about these results, tied to the state of the data it was
+    taken on (so a later change of responses shows it as outdated)."""
+    decision = PriorityDecision(
+        survey_id=survey.id,
+        kind=kind,
+        user_id=user.id,
+        state_key=results.state_key[:200],
+        n_responses=results.n_responses,
+        details=details,
+    )
+    db.session.add(decision)
+    return decision
+
+
 def acknowledge_flags(survey: Survey, user: User, results: SurveyResults) -> PriorityDecision:
     """Record that `user` has read the representation flags, with the flags as
     they stand now (the audit log keeps them even if the data later change)."""
@@ -67,15 +84,7 @@ def acknowledge_flags(survey: Survey, user: User, results: SurveyResults) -> Pri
         "responses": results.n_responses,
         "benchmark_version": results.benchmark_version,
     }
-    decision = PriorityDecision(
-        survey_id=survey.id,
-        kind=ACKNOWLEDGED,
-        user_id=user.id,
-        state_key=results.state_key[:200],
-        n_responses=results.n_responses,
-        details=details,
-    )
-    db.session.add(decision)
+    decision = _add_decision(survey, user, results, ACKNOWLEDGED, details)
     record(
         "representation_flags_acknowledged",
         partnership_id=survey.partnership_id,
@@ -181,15 +190,7 @@ def mark_priorities_final(
     }
     if why:
         details["override"] = {"reason": override_reason, "why_needed": why}
-    decision = PriorityDecision(
-        survey_id=survey.id,
-        kind=FINAL,
-        user_id=user.id,
-        state_key=results.state_key[:200],
-        n_responses=results.n_responses,
-        details=details,
-    )
-    db.session.add(decision)
+    decision = _add_decision(survey, user, results, FINAL, details)
     record(
         "priorities_marked_final",
         partnership_id=survey.partnership_id,
