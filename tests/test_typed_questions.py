@@ -38,6 +38,7 @@ from consult.services.postcodes import (
     parse_lookup,
     ward_for,
 )
+from consult.services.question_results import question_results
 from consult.services.surveys import add_question, add_section, create_survey
 
 LOOKUP = "postcode,ward_code\nLE1 5WW,E05010458\nle2 1aa,E05010459\nLE3 9QQ,E05099999\n"
@@ -367,6 +368,15 @@ def test_results_frame_and_exports_carry_the_three_types(app_context, tmp_path):
     assert frame["home_postcode"].tolist() == ["e05010458", "e05010459"]
     # Results use the ward the postcode gives, as the `area` demographic.
     assert demographic_frame(survey)["area"].tolist() == ["Castle", "Abbey"]
+    # Each type has results: a decimal's mean, a date's month, the postcode's ward.
+    results = {r.key: r for r in question_results(survey, frame, base=1)}
+    assert results["hours"].number is not None
+    assert results["hours"].number.n == 1 and results["hours"].number.mean == 1.5
+    months = {r["code"]: r for r in results["incident_date"].rows}
+    assert set(months) == {"2024-02"} and months["2024-02"]["count"] == 1
+    assert months["2024-02"]["share"] == pytest.approx(1.0)
+    wards = {r["code"]: r["share"] for r in results["home_postcode"].rows}
+    assert wards == {"e05010458": pytest.approx(0.5), "e05010459": pytest.approx(0.5)}
 
     export = exports.prepare_export(survey, format="csv", role="officer", weighted=False)
     text = b"".join(exports.stream_csv(export)).decode("utf-8-sig")

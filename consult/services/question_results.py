@@ -289,12 +289,10 @@ def _plan(
         # Dates are stored as YYYY-MM-DD: their results are the share in each month.
         if key not in frame.columns:
             return None
-        months = pd.Series(
-            [v[:7] if isinstance(v, str) and v else None for v in frame[key].to_numpy(object)],
-            index=frame.index,
-            dtype=object,
-        )
-        order = sorted({m for m in months if m is not None})
+        text = frame[key].astype("string")
+        answered = (text.notna() & (text != "")).to_numpy(dtype=bool)
+        months = text.str.slice(0, 7).astype(object).where(answered, None)
+        order = sorted(set(months[answered]))
         if not order:
             return _Plan(question, [], labels, items, [])
         sets.append(categorical_set(key, months, order))
