@@ -425,7 +425,7 @@ def read_xlsx(
         OSError,
         ValueError,
         KeyError,
-        NotImplementedError,
+        NotImplementedError,  # zipfile: a compression method it cannot unpack
         RuntimeError,  # an encrypted member
         UnicodeError,
     ):
