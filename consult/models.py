@@ -31,6 +31,7 @@ from .vocabulary import (
     ResponseStatus,
     Role,
     SectionKind,
+    Stream,
     SurveyStatus,
     TranslationStatus,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "ResponseStatus",
     "Role",
     "SectionKind",
+    "Stream",
     "SurveyStatus",
     "TranslationStatus",
 ]
@@ -330,8 +332,59 @@ class TextEntry(Model):
     survey: Mapped[Survey] = relationship(back_populates="texts")
 
 
+class AddressSample(Model):
+    """One reproducible draw of addresses for a survey's sample stream: the
+    seed and the per-stratum population and drawn counts are kept, so the draw
+    can be repeated and every design weight explained."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(sa.String(200), default="")
+    # SHA-256 of the uploaded address file: the same file and seed draw the same addresses.
+    file_digest: Mapped[str] = mapped_column(sa.String(64), default="")
+    seed: Mapped[int] = mapped_column(sa.BigInteger)
+    stratum_column: Mapped[str | None] = mapped_column(sa.String(60))
+    # {stratum: {"population": N_h, "drawn": n_h}}: N_h addresses in the file, n_h drawn.
+    strata: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    addresses: Mapped[list[SampleAddress]] = relationship(
+        back_populates="sample", cascade="all, delete-orphan"
+    )
+
+
+class SampleAddress(Model):
+    """A drawn address. Only drawn addresses are kept (data minimisation); the
+    stratum's population count stays on `AddressSample.strata`."""
+
+    __table_args__ = (sa.UniqueConstraint("sample_id", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sample_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("address_sample.id", ondelete="CASCADE"), index=True
+    )
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey.id", ondelete="CASCADE"), index=True
+    )
+    external_id: Mapped[str] = mapped_column(sa.String(80))
+    # Address lines joined by newlines, as they go on the letter.
+    lines: Mapped[str] = mapped_column(sa.Text)
+    postcode: Mapped[str] = mapped_column(sa.String(10))
+    area: Mapped[str] = mapped_column(sa.String(80), default="")
+    stratum: Mapped[str] = mapped_column(sa.String(80), default="")
+    # n_h / N_h of its stratum: the design weight starts from its inverse.
+    selection_probability: Mapped[float] = mapped_column(sa.Float)
+
+    sample: Mapped[AddressSample] = relationship(back_populates="addresses")
+
+
 class Invitation(Model):
-    """A code printed on a paper letter: one response per code."""
+    """A code printed on a letter: one submitted response per code. Codes of a
+    sample stream belong to one drawn address."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     survey_id: Mapped[int] = mapped_column(
@@ -341,6 +394,30 @@ class Invitation(Model):
     response_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("response.id", ondelete="SET NULL"), unique=True
     )
+    address_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("sample_address.id", ondelete="CASCADE"), unique=True
+    )
+    # A cancelled code (moved house, asked not to be contacted) opens nothing.
+    cancelled_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class OutreachChannel(Model):
+    """A tracked way of reaching residents (a partner organisation, an event, a
+    community centre, a youth council): its own link, QR code and poster, and
+    the paper batches handed out through it."""
+
+    __table_args__ = (sa.UniqueConstraint("survey_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(120))
+    # A code of consult.vocabulary.OUTREACH_KINDS.
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    # The short, unguessable part of the channel's link (/s/<slug>/c/<token>).
+    token: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    archived_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
 
@@ -357,6 +434,12 @@ class Response(Model):
     reference: Mapped[str] = mapped_column(sa.String(20), unique=True)
     language: Mapped[str] = mapped_column(sa.String(8))
     channel: Mapped[str] = mapped_column(sa.String(20), default=Channel.ONLINE)
+    # Open (the public link, a channel's link, paper, imports) or sample (a
+    # drawn address's code): consult.vocabulary.Stream.
+    stream: Mapped[str] = mapped_column(sa.String(10), default=Stream.OPEN)
+    outreach_channel_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("outreach_channel.id", ondelete="SET NULL"), index=True
+    )
     status: Mapped[str] = mapped_column(sa.String(20), default=ResponseStatus.IN_PROGRESS)
     # The resident's consent to special-category questions: None = not asked yet.
     special_consent: Mapped[bool | None] = mapped_column()

@@ -168,6 +168,26 @@ class Channel(enum.StrEnum):
     IMPORTED = "imported"  # brought in from a file (another survey tool, a contractor)
 
 
+class Stream(enum.StrEnum):
+    """How a response came to be asked for. An open stream gives anyone a voice;
+    a sample stream (letters with a code to randomly drawn addresses) measures
+    what the population thinks. Results never mix them unless the officer asks."""
+
+    OPEN = "open"
+    SAMPLE = "sample"
+
+
+#: The kinds of outreach channel an officer can track, and how they read.
+OUTREACH_KINDS: tuple[tuple[str, str], ...] = (
+    ("partner", "Partner organisation"),
+    ("event", "Event"),
+    ("community_centre", "Community centre"),
+    ("youth_council", "Youth council"),
+    ("faith_group", "Faith group"),
+    ("other", "Other"),
+)
+
+
 class TranslationStatus(enum.StrEnum):
     MACHINE = "machine"  # drafted by machine translation, a native speaker must review it
     DRAFT = "draft"  # written by a person, not yet reviewed

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-05 01:07:51.483569
+Create Date: 2026-12-05 02:33:58.429590
 
 """
 
@@ -300,6 +300,60 @@ def upgrade():
         )
 
     op.create_table(
+        "address_sample",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("survey_id", sa.Integer(), nullable=False),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("file_digest", sa.String(length=64), nullable=False),
+        sa.Column("seed", sa.BigInteger(), nullable=False),
+        sa.Column("stratum_column", sa.String(length=60), nullable=True),
+        sa.Column("strata", sa.JSON(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_address_sample_created_by_id_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["survey_id"],
+            ["survey.id"],
+            name=op.f("fk_address_sample_survey_id_survey"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_address_sample")),
+    )
+    with op.batch_alter_table("address_sample", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_address_sample_survey_id"), ["survey_id"], unique=False
+        )
+
+    op.create_table(
+        "outreach_channel",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("survey_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("kind", sa.String(length=30), nullable=False),
+        sa.Column("token", sa.String(length=16), nullable=False),
+        sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["survey_id"],
+            ["survey.id"],
+            name=op.f("fk_outreach_channel_survey_id_survey"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outreach_channel")),
+        sa.UniqueConstraint("survey_id", "name", name=op.f("uq_outreach_channel_survey_id_name")),
+        sa.UniqueConstraint("token", name=op.f("uq_outreach_channel_token")),
+    )
+    with op.batch_alter_table("outreach_channel", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_outreach_channel_survey_id"), ["survey_id"], unique=False
+        )
+
+    op.create_table(
         "population_benchmark",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("benchmark_set_id", sa.Integer(), nullable=False),
@@ -380,49 +434,6 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_priority_decision_survey_id"), ["survey_id"], unique=False
         )
-
-    op.create_table(
-        "response",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("survey_id", sa.Integer(), nullable=False),
-        sa.Column("reference", sa.String(length=20), nullable=False),
-        sa.Column("language", sa.String(length=8), nullable=False),
-        sa.Column("channel", sa.String(length=20), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("special_consent", sa.Boolean(), nullable=True),
-        sa.Column("resume_code_hash", sa.String(length=64), nullable=True),
-        sa.Column("idempotency_key", sa.String(length=64), nullable=True),
-        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("entered_by_id", sa.Integer(), nullable=True),
-        sa.Column("batch", sa.String(length=60), nullable=True),
-        sa.Column("keying", sa.Integer(), nullable=False),
-        sa.Column("import_key", sa.String(length=80), nullable=True),
-        sa.Column("import_digest", sa.String(length=64), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["entered_by_id"],
-            ["user_account.id"],
-            name=op.f("fk_response_entered_by_id_user_account"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["survey_id"],
-            ["survey.id"],
-            name=op.f("fk_response_survey_id_survey"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_response")),
-        sa.UniqueConstraint("idempotency_key", name=op.f("uq_response_idempotency_key")),
-        sa.UniqueConstraint("reference", name=op.f("uq_response_reference")),
-        sa.UniqueConstraint("resume_code_hash", name=op.f("uq_response_resume_code_hash")),
-        sa.UniqueConstraint(
-            "survey_id", "import_key", name=op.f("uq_response_survey_id_import_key")
-        ),
-    )
-    with op.batch_alter_table("response", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_response_survey_id"), ["survey_id"], unique=False)
 
     op.create_table(
         "section",
@@ -518,32 +529,6 @@ def upgrade():
         )
 
     op.create_table(
-        "invitation",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("survey_id", sa.Integer(), nullable=False),
-        sa.Column("code_hash", sa.String(length=64), nullable=False),
-        sa.Column("response_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["response_id"],
-            ["response.id"],
-            name=op.f("fk_invitation_response_id_response"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["survey_id"],
-            ["survey.id"],
-            name=op.f("fk_invitation_survey_id_survey"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_invitation")),
-        sa.UniqueConstraint("code_hash", name=op.f("uq_invitation_code_hash")),
-        sa.UniqueConstraint("response_id", name=op.f("uq_invitation_response_id")),
-    )
-    with op.batch_alter_table("invitation", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_invitation_survey_id"), ["survey_id"], unique=False)
-
-    op.create_table(
         "question",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("survey_id", sa.Integer(), nullable=False),
@@ -574,6 +559,60 @@ def upgrade():
         sa.UniqueConstraint("survey_id", "key", name=op.f("uq_question_survey_id_key")),
     )
     op.create_table(
+        "response",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("survey_id", sa.Integer(), nullable=False),
+        sa.Column("reference", sa.String(length=20), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("stream", sa.String(length=10), nullable=False),
+        sa.Column("outreach_channel_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("special_consent", sa.Boolean(), nullable=True),
+        sa.Column("resume_code_hash", sa.String(length=64), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=64), nullable=True),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("entered_by_id", sa.Integer(), nullable=True),
+        sa.Column("batch", sa.String(length=60), nullable=True),
+        sa.Column("keying", sa.Integer(), nullable=False),
+        sa.Column("import_key", sa.String(length=80), nullable=True),
+        sa.Column("import_digest", sa.String(length=64), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["entered_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_response_entered_by_id_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["outreach_channel_id"],
+            ["outreach_channel.id"],
+            name=op.f("fk_response_outreach_channel_id_outreach_channel"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["survey_id"],
+            ["survey.id"],
+            name=op.f("fk_response_survey_id_survey"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_response")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_response_idempotency_key")),
+        sa.UniqueConstraint("reference", name=op.f("uq_response_reference")),
+        sa.UniqueConstraint("resume_code_hash", name=op.f("uq_response_resume_code_hash")),
+        sa.UniqueConstraint(
+            "survey_id", "import_key", name=op.f("uq_response_survey_id_import_key")
+        ),
+    )
+    with op.batch_alter_table("response", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_response_outreach_channel_id"), ["outreach_channel_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_response_survey_id"), ["survey_id"], unique=False)
+
+    op.create_table(
         "retained_aggregate",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("snapshot_id", sa.Integer(), nullable=False),
@@ -603,6 +642,42 @@ def upgrade():
     with op.batch_alter_table("retained_aggregate", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_retained_aggregate_snapshot_id"), ["snapshot_id"], unique=False
+        )
+
+    op.create_table(
+        "sample_address",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("sample_id", sa.Integer(), nullable=False),
+        sa.Column("survey_id", sa.Integer(), nullable=False),
+        sa.Column("external_id", sa.String(length=80), nullable=False),
+        sa.Column("lines", sa.Text(), nullable=False),
+        sa.Column("postcode", sa.String(length=10), nullable=False),
+        sa.Column("area", sa.String(length=80), nullable=False),
+        sa.Column("stratum", sa.String(length=80), nullable=False),
+        sa.Column("selection_probability", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["sample_id"],
+            ["address_sample.id"],
+            name=op.f("fk_sample_address_sample_id_address_sample"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["survey_id"],
+            ["survey.id"],
+            name=op.f("fk_sample_address_survey_id_survey"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sample_address")),
+        sa.UniqueConstraint(
+            "sample_id", "external_id", name=op.f("uq_sample_address_sample_id_external_id")
+        ),
+    )
+    with op.batch_alter_table("sample_address", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_sample_address_sample_id"), ["sample_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_sample_address_survey_id"), ["survey_id"], unique=False
         )
 
     op.create_table(
@@ -678,6 +753,41 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_answer_correction_response_id"), ["response_id"], unique=False
         )
+
+    op.create_table(
+        "invitation",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("survey_id", sa.Integer(), nullable=False),
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("response_id", sa.Integer(), nullable=True),
+        sa.Column("address_id", sa.Integer(), nullable=True),
+        sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["address_id"],
+            ["sample_address.id"],
+            name=op.f("fk_invitation_address_id_sample_address"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["response_id"],
+            ["response.id"],
+            name=op.f("fk_invitation_response_id_response"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["survey_id"],
+            ["survey.id"],
+            name=op.f("fk_invitation_survey_id_survey"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invitation")),
+        sa.UniqueConstraint("address_id", name=op.f("uq_invitation_address_id")),
+        sa.UniqueConstraint("code_hash", name=op.f("uq_invitation_code_hash")),
+        sa.UniqueConstraint("response_id", name=op.f("uq_invitation_response_id")),
+    )
+    with op.batch_alter_table("invitation", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_invitation_survey_id"), ["survey_id"], unique=False)
 
     op.create_table(
         "option",
@@ -776,6 +886,10 @@ def downgrade():
 
     op.drop_table("text_theme")
     op.drop_table("option")
+    with op.batch_alter_table("invitation", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_invitation_survey_id"))
+
+    op.drop_table("invitation")
     with op.batch_alter_table("answer_correction", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_answer_correction_response_id"))
 
@@ -784,15 +898,21 @@ def downgrade():
         batch_op.drop_index("ix_answer_question")
 
     op.drop_table("answer")
+    with op.batch_alter_table("sample_address", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sample_address_survey_id"))
+        batch_op.drop_index(batch_op.f("ix_sample_address_sample_id"))
+
+    op.drop_table("sample_address")
     with op.batch_alter_table("retained_aggregate", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_retained_aggregate_snapshot_id"))
 
     op.drop_table("retained_aggregate")
-    op.drop_table("question")
-    with op.batch_alter_table("invitation", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_invitation_survey_id"))
+    with op.batch_alter_table("response", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_response_survey_id"))
+        batch_op.drop_index(batch_op.f("ix_response_outreach_channel_id"))
 
-    op.drop_table("invitation")
+    op.drop_table("response")
+    op.drop_table("question")
     with op.batch_alter_table("weighting_scheme", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_weighting_scheme_survey_id"))
 
@@ -803,10 +923,6 @@ def downgrade():
     op.drop_table("text_entry")
     op.drop_table("survey_snapshot")
     op.drop_table("section")
-    with op.batch_alter_table("response", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_response_survey_id"))
-
-    op.drop_table("response")
     with op.batch_alter_table("priority_decision", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_priority_decision_survey_id"))
 
@@ -819,6 +935,14 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_population_benchmark_benchmark_set_id"))
 
     op.drop_table("population_benchmark")
+    with op.batch_alter_table("outreach_channel", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outreach_channel_survey_id"))
+
+    op.drop_table("outreach_channel")
+    with op.batch_alter_table("address_sample", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_address_sample_survey_id"))
+
+    op.drop_table("address_sample")
     with op.batch_alter_table("survey", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_survey_partnership_id"))
 
