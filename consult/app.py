@@ -22,7 +22,15 @@ from .wording import category_label
 
 LANGUAGE_COOKIE = "consult_lang"
 # Officer pages are written in English; resident pages follow the resident.
-ENGLISH_ONLY_BLUEPRINTS = {"build", "fieldwork", "results", "admin", "exports", "api", "account"}
+ENGLISH_ONLY_BLUEPRINTS = {
+    "build",
+    "fieldwork",
+    "reach",
+    "results",
+    "admin",
+    "exports",
+    "account",
+}
 
 
 def create_app(config: Any = None) -> Flask:
@@ -158,22 +166,29 @@ def _register_blueprints(app: Flask) -> None:
     from .account import bp as account_bp
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .build import bp as build_bp
+    from .exports import bp as exports_bp
+    from .feedback import bp as feedback_bp
+    from .fieldwork import bp as fieldwork_bp
     from .main import bp as main_bp
+    from .reach import bp as reach_bp
+    from .respond import bp as respond_bp
+    from .results import bp as results_bp
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(account_bp)
-    for name in ("respond", "build", "fieldwork", "results", "exports", "feedback", "api"):
-        # Blueprints are added as the product grows; each lives in consult/<name>/.
-        try:
-            module = __import__(f"consult.{name}", fromlist=["bp"])
-        except ModuleNotFoundError as error:
-            if error.name != f"consult.{name}":
-                raise
-            continue
-        if hasattr(module, "bp"):
-            app.register_blueprint(module.bp)
+    for blueprint in (
+        main_bp,
+        auth_bp,
+        admin_bp,
+        account_bp,
+        respond_bp,
+        build_bp,
+        fieldwork_bp,
+        reach_bp,
+        results_bp,
+        exports_bp,
+        feedback_bp,
+    ):
+        app.register_blueprint(blueprint)
 
 
 def select_language() -> str:
