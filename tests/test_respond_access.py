@@ -73,11 +73,13 @@ def test_closing_while_answering_stops_further_answers(app, client):
 
 def test_feedback_hook_links_from_a_closed_survey(app, client):
     build_survey(app, status="published")
+    installed = app.extensions["consult_feedback_url"]
     app.extensions["consult_feedback_url"] = lambda survey: f"/feedback/{survey.slug}"
     try:
         page = client.get("/s/quick")
     finally:
-        del app.extensions["consult_feedback_url"]
+        # Restore the real hook: the app outlives this test.
+        app.extensions["consult_feedback_url"] = installed
     assert page.status_code == 410
     assert 'href="/feedback/quick"' in page.get_data(as_text=True)
 
