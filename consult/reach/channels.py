@@ -13,8 +13,8 @@ from typing import Any
 
 from flask import Response, abort, flash, g, redirect, render_template, url_for
 from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovTextInput
-from wtforms import IntegerField, RadioField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms import RadioField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length
 
 from ..extensions import db
 from ..forms import BaseForm, choices
@@ -56,19 +56,19 @@ class RenameForm(BaseForm):
 
 
 class TargetForm(BaseForm):
-    usable_base = IntegerField(
+    # A text field read by the service (not IntegerField): "abc" then gets the
+    # same plain message as 0 or 100000.
+    usable_base = StringField(
         "Usable effective base per group",
         widget=GovTextInput(),
         description="The effective number of responses you need from a group to report it "
         "on its own. The default is 100.",
-        validators=[
-            InputRequired("Enter a whole number of responses"),
-            NumberRange(
-                *outreach.USABLE_BASE_RANGE,
-                message="Enter a whole number of responses from 10 to 10,000",
-            ),
-        ],
+        validators=[InputRequired("Enter a whole number of responses from 10 to 10,000")],
     )
+
+    def number(self) -> int | None:
+        text = (self.usable_base.data or "").strip().replace(",", "")
+        return int(text) if text.isdigit() and len(text) <= 9 else None
 
 
 def _channel_or_404(survey: Survey, channel_id: int) -> OutreachChannel:
@@ -92,7 +92,7 @@ def _list_page(
 ) -> Any:
     monitor = fieldwork_service.monitor(survey)
     if target_form is None:
-        target_form = TargetForm(formdata=None, usable_base=outreach.usable_base(survey))
+        target_form = TargetForm(formdata=None, usable_base=str(outreach.usable_base(survey)))
     form = form or ChannelForm(formdata=None)
     errors = [*form.error_list(), *target_form.error_list()]
     return render_template(
@@ -146,13 +146,13 @@ def set_target(survey_id: int) -> Any:
     form = TargetForm()
     if form.validate_on_submit():
         try:
-            outreach.set_usable_base(survey, form.usable_base.data, by=g.user)
+            outreach.set_usable_base(survey, form.number(), by=g.user)
             db.session.commit()
         except ServiceError as error:
             db.session.rollback()
             _field_error(form, error)
         else:
-            flash(f"Usable base set to {form.usable_base.data} responses per group.", "success")
+            flash(f"Usable base set to {form.number()} responses per group.", "success")
             return redirect(url_for("reach.channels", survey_id=survey.id))
     return _list_page(survey, target_form=form, status=400)
 

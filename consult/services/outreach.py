@@ -162,7 +162,9 @@ def paper_channel(survey: Survey, value: str) -> int | None:
         return None
     channel = get_channel(survey, int(value)) if value.isdigit() else None
     if channel is None or channel.archived_at is not None:
-        raise ServiceError("Choose one of the survey's channels, or none", field="outreach_channel")
+        raise ServiceError(
+            "Choose one of this survey’s channels, or none", field="outreach_channel"
+        )
     return channel.id
 
 
@@ -428,13 +430,13 @@ def add_reach(
             reach.groups.append(
                 GroupReached(variable, category, label or category, int(counts.get(channel_id, 0)))
             )
-    # The channels reaching the missing groups first (most responses from
-    # them, then the larger share of what the channel brought in), then the
-    # rest by size.
+    # The channels that work for the missing groups first: the largest share
+    # of what a channel brought in from those groups (a youth council with 6
+    # of 10 before a public link with 14 of 170), then by how many.
     view.channels.sort(
         key=lambda c: (
-            -c.reached,
             -(c.reached / c.submitted if c.submitted else 0.0),
+            -c.reached,
             -c.submitted,
             c.name,
         )
