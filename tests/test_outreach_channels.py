@@ -365,6 +365,10 @@ def test_monitor_page_json_and_outreach_plan_show_reach_and_targets(app, client,
     assert reach.index("Highfields Youth Council") < reach.index("No channel")
     assert reach.index("No channel") < reach.index("Central library")
     assert "More for a usable base of 100" in page
+    assert (
+        "Responses from under-represented groups" in reach
+        and "Age band: 16 to 24: <strong" in reach
+    )
     data = client.get(f"{base}/fieldwork.json").get_json()
     channels = data["outreach"]["channels"]
     assert channels[0]["channel_id"] == youth_id
@@ -437,3 +441,30 @@ def test_roles_and_tenancy(app, client, signed_in, accounts):
             f"{base}/{path}", data={"csrf_token": token, "name": "X", "kind": "event"}
         )
         assert response.status_code == 404, path
+
+
+def test_the_demo_has_two_channels_whose_reach_shows_on_the_monitor(app_context):
+    from conftest import PASSWORD
+
+    from consult.services.seed import seed_demo
+
+    report = seed_demo(PASSWORD)
+    assert any("2 outreach channels" in line for line in report.created)
+    survey = db.session.scalars(sa.select(Survey).filter_by(slug="feeling-safe")).one()
+    o = monitor(survey).outreach
+    assert o is not None
+    by_name = {c.name: c for c in o.channels}
+    youth = by_name["Highfields Youth Council"]
+    centre = by_name["Belgrave Neighbourhood Centre"]
+    assert youth.submitted > 50 and centre.submitted > 50
+    reached = {c.name: {g.category: g.count for g in c.groups} for c in o.channels}
+    # The youth council reaches young people, the centre Asian residents:
+    # most of what each brought in came from the group it was set up for.
+    assert reached[youth.name]["16-24"] > youth.submitted / 2
+    assert reached[centre.name]["Asian, Asian British or Asian Welsh"] > centre.submitted / 2
+    # Both come before the public link, which reaches the missing groups least.
+    names = [c.name for c in o.channels]
+    assert names.index(youth.name) < names.index(outreach.NO_CHANNEL)
+    assert names.index(centre.name) < names.index(outreach.NO_CHANNEL)
+    # Seeding again adds nothing.
+    assert outreach.seed_demo_channels(survey) == 0

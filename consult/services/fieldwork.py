@@ -148,13 +148,17 @@ def monitor(survey: Survey) -> Monitor:
         survey,
         frame,
         table,
-        {
-            (r.variable, r.category): f"{r.variable.replace('_', ' ').capitalize()}: {r.label}"
-            for r in result.rows
-        },
+        {(r.variable, r.category): _group_name(r) for r in result.rows},
     )
     result.notes.extend(table.attrs.get("warnings", []))
     return result
+
+
+def _group_name(row: RepresentationRow) -> str:
+    # "Age band: 16 to 24"; a group that several answers count towards (the
+    # detailed ethnic groups of a broad one) by the group's own name.
+    label = row.category if " / " in row.label else row.label
+    return f"{row.variable.replace('_', ' ').capitalize()}: {label}"
 
 
 def _number(value: Any) -> float | None:

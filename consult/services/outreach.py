@@ -467,3 +467,67 @@ def _design_effect(survey: Survey, demographics: pd.DataFrame) -> tuple[float, b
     if squares <= 0 or total <= 0:
         return 1.0, False
     return max(1.0, len(w) * squares / (total * total)), True
+
+
+# --- the demo --------------------------------------------------------------------------------
+
+DEMO_CHANNELS = (
+    ("Highfields Youth Council", "youth_council"),
+    ("Belgrave Neighbourhood Centre", "community_centre"),
+)
+
+
+def seed_demo_channels(survey: Survey, seed: int = 2026) -> int:
+    """Two channels on the demo survey, and its online responses given to
+    them as if they had come through their links: the youth council reaching
+    mostly young people, the neighbourhood centre mostly Asian residents, so
+    the monitor shows which channel reaches which missing group. Returns the
+    number of channels added (none if the survey already has some)."""
+    import numpy as np
+    from sqlalchemy import update
+
+    from ..models import Channel
+    from .frames import demographic_frame
+
+    if channels(survey):
+        return 0
+    made = []
+    for name, kind in DEMO_CHANNELS:
+        channel = OutreachChannel(survey_id=survey.id, name=name, kind=kind, token=new_token())
+        db.session.add(channel)
+        made.append(channel)
+    db.session.flush()
+    frame = demographic_frame(survey)
+    online = set(
+        db.session.scalars(
+            select(Response.id).where(
+                Response.survey_id == survey.id,
+                Response.status == ResponseStatus.SUBMITTED,
+                Response.channel == Channel.ONLINE,
+            )
+        ).all()
+    )
+    if frame.empty or not online:
+        return len(made)
+    frame = frame[frame.index.isin(list(online))]
+    rng = np.random.default_rng(seed)
+    draw = rng.random(len(frame))
+    young = (frame["age_band"] == "16-24").to_numpy() if "age_band" in frame else False
+    ethnic = frame.get("ethnic_group", frame.get("ethnic_group_detailed"))
+    asian = (
+        ethnic.astype("string").str.startswith("Asian").fillna(False).to_numpy(dtype=bool)
+        if ethnic is not None
+        else np.zeros(len(frame), dtype=bool)
+    )
+    youth = (young & (draw < 0.6)) | (~young & (draw < 0.02))
+    centre = ~youth & ((asian & (draw > 0.6) & (draw < 0.9)) | (~asian & (draw > 0.97)))
+    for channel, chosen in zip(made, (youth, centre), strict=True):
+        ids = [int(i) for i in frame.index[chosen]]
+        for start in range(0, len(ids), 500):
+            db.session.execute(
+                update(Response)
+                .where(Response.id.in_(ids[start : start + 500]))
+                .values(outreach_channel_id=channel.id)
+            )
+    db.session.flush()
+    return len(made)
