@@ -129,6 +129,7 @@ def test_officer_pages_create_show_link_qr_poster_and_refuse_a_duplicate(app, cl
     shown = client.get(created.location).get_data(as_text=True)
     assert f"/s/safe/c/{token}" in shown
     assert "<svg" in shown and "Printable poster" in shown
+    assert re.search(r'id="channel-submitted">0<', shown)
     duplicate = client.post_form(
         f"{base}/channels",
         {"name": "highfields youth council", "kind": "event"},

@@ -171,6 +171,7 @@ def _channel_page(
         form=form,
         errors=form.error_list(),
         form_has_errors=bool(form.errors),
+        submitted=outreach.submitted_count(channel),
         kinds=outreach.KIND_LABELS,
         can_edit=has_role(Role.OFFICER),
     ), status

@@ -50,6 +50,18 @@ def channels(survey: Survey, *, include_archived: bool = True) -> list[OutreachC
     return list(db.session.scalars(stmt.order_by(OutreachChannel.name)).all())
 
 
+def submitted_count(channel: OutreachChannel) -> int:
+    return int(
+        db.session.scalar(
+            select(func.count(Response.id)).where(
+                Response.outreach_channel_id == channel.id,
+                Response.status == ResponseStatus.SUBMITTED,
+            )
+        )
+        or 0
+    )
+
+
 def get_channel(survey: Survey, channel_id: int) -> OutreachChannel | None:
     """A channel of this survey (so of its partnership), or None."""
     return db.session.scalars(
