@@ -421,6 +421,21 @@ class OutreachChannel(Model):
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
 
+class OutreachPlan(Model):
+    """A survey's outreach settings: the effective base the officer counts as
+    usable for a group (consult.analysis.targets). Advice only: nothing here
+    ever closes a survey or turns anyone away. No row means the defaults."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey.id", ondelete="CASCADE"), unique=True
+    )
+    usable_base: Mapped[int] = mapped_column(default=100)
+    updated_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
 class Response(Model):
     # No IP address or user agent is ever stored with answers.
     # An imported row is stored once per survey: a second import of the same

@@ -24,6 +24,7 @@ from consult.models import (
     BenchmarkSet,
     Invitation,
     Membership,
+    OutreachChannel,
     PartnerOrganisation,
     Partnership,
     PopulationBenchmark,
@@ -106,6 +107,13 @@ def build_tenant(app: Flask, accounts: Any, slug: str) -> dict[str, Any]:
         decision = PriorityDecision(survey_id=survey.id, kind="acknowledged", user_id=admin.id)
         invitation = Invitation(survey_id=survey.id, code_hash=f"{slug}-invitation-hash")
         db.session.add_all([scheme, decision, invitation])
+        channel = OutreachChannel(
+            survey_id=survey.id,
+            name=f"{tag} {MARKER} channel",
+            kind="event",
+            token=f"{tag[:5]}chan",
+        )
+        db.session.add(channel)
         event = AuditEvent(
             partnership_id=partnership.id, user_id=admin.id, action="survey_opened", target=MARKER
         )
@@ -140,6 +148,7 @@ def build_tenant(app: Flask, accounts: Any, slug: str) -> dict[str, Any]:
             "entry_id": text.id,
             "event_id": event.id,
             "answer_id": response.answers[0].id,
+            "channel_id": channel.id,
         }
         db.session.commit()
     return {"ids": ids, "admin": admin_email, "slug": slug, "tag": tag}

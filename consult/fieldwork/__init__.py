@@ -12,7 +12,7 @@ from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import Channel, OptionKind, Role, Survey
 from ..security import owned_or_404, role_required
-from ..services import ServiceError, paper
+from ..services import ServiceError, outreach, paper
 from ..services import cleaning as cleaning_service
 from ..services import fieldwork as service
 from ..services.content import SurveyTexts
@@ -66,6 +66,7 @@ def _paper_form() -> paper.PaperForm:
         keying=request.form.get("keying", 1, type=int) or 0,
         consent=request.form.get("consent", ""),
         idempotency_key=request.form.get("idempotency_key", ""),
+        outreach_channel=request.form.get("outreach_channel", ""),
     )
 
 
@@ -99,6 +100,7 @@ def paper_entry(survey_id: int):
                     channel=details.channel,
                     language=details.language,
                     keying=details.keying,
+                    outreach_channel=details.outreach_channel,
                 )
             )
         except paper.PaperEntryError as error:
@@ -126,6 +128,9 @@ def paper_entry(survey_id: int):
         channels=[
             (Channel.PAPER, "Paper questionnaire"),
             (Channel.ASSISTED, "Face to face (read out by an officer or volunteer)"),
+        ],
+        outreach_channels=[
+            (str(c.id), c.name) for c in outreach.channels(survey, include_archived=False)
         ],
     ), (400 if errors else 200)
 

@@ -41,7 +41,7 @@ from ..i18n import LANGUAGES, long_date
 from ..models import Audience, Question, QuestionType, Response, ResponseStatus, Survey
 from ..ratelimits import resident_post_limits
 from ..security import public
-from ..services import ServiceError, postcodes
+from ..services import ServiceError, outreach, postcodes
 from ..services.answers import (
     AnswerInvalid,
     AnswerTampered,
@@ -392,9 +392,32 @@ def begin(slug: str) -> Any:
     ):
         return redirect(_step_url(journey(response).resume_step(), survey))
     response = start_response(survey, g.language)
+    outreach.record_channel(response, _session_map(OUTREACH).get(str(survey.id)))
     db.session.commit()
     _remember(IN_PROGRESS, survey, response.id)
     return redirect(_step_url(journey(response).resume_step(), survey))
+
+
+# --- outreach channel links ---------------------------------------------------------------
+
+# Session key: survey id -> the outreach channel whose link this browser came through.
+OUTREACH = "respond_channel"
+
+
+@bp.get("/<slug>/c/<token>")
+@public
+def channel_link(slug: str, token: str) -> Any:
+    """A channel's link (poster, QR code): remember the channel for this
+    browser, then the ordinary start page. An unknown or archived channel
+    records nothing and still reaches the start page: a resident is never
+    turned away by a stale poster."""
+    survey: Survey = g.survey
+    channel = outreach.active_channel(survey, token)
+    if channel is not None:
+        _remember(OUTREACH, survey, channel.id)
+    language = request.args.get("lang")
+    start_url = url_for("respond.start", slug=survey.slug)
+    return redirect(f"{start_url}?{urlencode({'lang': language})}" if language else start_url)
 
 
 # --- one question per page ----------------------------------------------------------------

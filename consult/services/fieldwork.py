@@ -23,6 +23,7 @@ from .benchmarks import benchmark_records, current_benchmarks
 from .content import SurveyTexts
 from .counts import response_counts
 from .frames import demographic_frame, ordered_questions
+from .outreach import OutreachView, add_reach, channel_counts
 
 
 @dataclass
@@ -50,6 +51,8 @@ class Monitor:
     missing_voices: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # Per outreach channel, what it brought in and which missing groups it reached.
+    outreach: OutreachView | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +64,7 @@ class Monitor:
             "by_language": self.by_language,
             "benchmark_version": self.benchmark_version,
             "missing_voices": self.missing_voices,
+            "outreach": self.outreach.as_json() if self.outreach else None,
             "updated_at": self.updated_at.isoformat(timespec="seconds"),
         }
 
@@ -105,6 +109,7 @@ def monitor(survey: Survey) -> Monitor:
     result.by_day = _grouped(survey, func.date(Response.submitted_at))
     result.by_channel = _grouped(survey, Response.channel)
     result.by_language = _grouped(survey, Response.language)
+    result.outreach = channel_counts(survey)
     if not any(q.demographic for q in survey.questions):
         result.notes.append(
             "No question has a demographic role yet, so responses cannot be compared with the "
@@ -138,8 +143,22 @@ def monitor(survey: Survey) -> Monitor:
             )
         )
     result.missing_voices = describe_flags(table, labels, include=("under", "over", "too_few"))
+    add_reach(
+        result.outreach,
+        survey,
+        frame,
+        table,
+        {(r.variable, r.category): _group_name(r) for r in result.rows},
+    )
     result.notes.extend(table.attrs.get("warnings", []))
     return result
+
+
+def _group_name(row: RepresentationRow) -> str:
+    # "Age band: 16 to 24"; a group that several answers count towards (the
+    # detailed ethnic groups of a broad one) by the group's own name.
+    label = row.category if " / " in row.label else row.label
+    return f"{row.variable.replace('_', ' ').capitalize()}: {label}"
 
 
 def _number(value: Any) -> float | None:

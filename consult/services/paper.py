@@ -31,7 +31,7 @@ from ..models import (
     User,
 )
 from ..wording import counted
-from . import ServiceError
+from . import ServiceError, outreach
 from .answers import (
     AnswerInvalid,
     AnswerTampered,
@@ -146,6 +146,8 @@ class PaperForm:
     keying: int = 1
     consent: str = ""  # "yes", "no" or "" (the form does not say)
     idempotency_key: str = ""
+    # The outreach channel the form was handed out through: a channel id, or "" for none.
+    outreach_channel: str = ""
 
 
 @dataclass
@@ -190,6 +192,10 @@ def _check_header(survey: Survey, paper: PaperForm) -> dict[str, str]:
         errors["consent"] = "Choose whether the resident agreed to the optional questions"
     if not paper.idempotency_key or len(paper.idempotency_key) > 64:
         errors["channel"] = "The page is out of date: reload it and key the form again"
+    try:
+        outreach.paper_channel(survey, paper.outreach_channel)
+    except ServiceError as error:
+        errors["outreach_channel"] = error.message
     return errors
 
 
@@ -259,6 +265,7 @@ def submit_paper(survey: Survey, paper: PaperForm, form: Any, *, by: User) -> Pa
         entered_by_id=by.id,
         batch=label,
         keying=paper.keying,
+        outreach_channel_id=outreach.paper_channel(survey, paper.outreach_channel),
     )
     try:
         with db.session.begin_nested():

@@ -17,6 +17,7 @@ from ..models import Partnership, Role, Section, Survey, SurveyStatus, User
 from .accounts import create_partnership, create_user
 from .benchmarks import current_benchmarks, import_benchmarks
 from .demo_responses import seed_demo_responses
+from .outreach import seed_demo_channels
 from .surveys import add_bank_question, add_section, create_survey
 
 DEMO_SLUG = "demo"
@@ -195,6 +196,8 @@ def seed_demo(password: str | None = None, responses: bool = True) -> SeedReport
         added = seed_demo_responses(survey)
         if added:
             report.created.append(f"{added} demo responses (biased, as inspections found)")
+        if seed_demo_channels(survey):
+            report.created.append("2 outreach channels (a youth council, a community centre)")
     db.session.commit()
     return report
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-05 02:33:58.429590
+Create Date: 2026-12-05 02:38:59.491534
 
 """
 
@@ -353,6 +353,21 @@ def upgrade():
             batch_op.f("ix_outreach_channel_survey_id"), ["survey_id"], unique=False
         )
 
+    op.create_table(
+        "outreach_plan",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("survey_id", sa.Integer(), nullable=False),
+        sa.Column("usable_base", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["survey_id"],
+            ["survey.id"],
+            name=op.f("fk_outreach_plan_survey_id_survey"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outreach_plan")),
+        sa.UniqueConstraint("survey_id", name=op.f("uq_outreach_plan_survey_id")),
+    )
     op.create_table(
         "population_benchmark",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -935,6 +950,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_population_benchmark_benchmark_set_id"))
 
     op.drop_table("population_benchmark")
+    op.drop_table("outreach_plan")
     with op.batch_alter_table("outreach_channel", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outreach_channel_survey_id"))
 
