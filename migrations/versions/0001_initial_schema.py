@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-05 02:38:59.491534
+Create Date: 2026-12-05 03:16:36.956109
 
 """
 
