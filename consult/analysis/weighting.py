@@ -917,6 +917,7 @@ def replicate_weights(
     bounds: tuple[float, float] | None = None,
     missing_codes: Collection[str] = DEFAULT_MISSING_CODES,
     chunk: int = 50,
+    base_weights: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Bootstrap replicate weights, each replicate re-raked.
 
@@ -930,10 +931,20 @@ def replicate_weights(
     ``attrs["problems"]`` the problems (those of the full-sample rake plus a
     ``replicates_not_converged`` count when some resample could not meet the
     margins, typically because it drew nobody from a small category).
+
+    ``base_weights`` (design weights) multiply each drawn respondent before
+    raking, as in :func:`rake`: a resampled respondent counts ``k`` times
+    their base weight, and raking calibrates from there.
     """
     bounds = _check_bounds(bounds)
     if n < 1:
         raise ValueError("n must be at least 1")
+    base: FloatArray | None = None
+    if base_weights is not None:
+        base = base_weights.reindex(frame.index).to_numpy(dtype=np.float64)
+        if not np.isfinite(base).all() or (base < 0).any() or base.sum() <= 0:
+            raise ValueError("base weights must be finite, non-negative, cover every respondent")
+        base = base / base.mean()
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     problems: list[Problem] = []
     margins, cells = _prepare(frame, targets, missing_codes, problems)
@@ -951,6 +962,8 @@ def replicate_weights(
         offsets = (np.arange(reps, dtype=np.int64) * size)[:, None]
         times = np.bincount((draws + offsets).ravel(), minlength=reps * size)
         times = times.reshape(reps, size).astype(np.float64)
+        if base is not None:
+            times = times * base[None, :]
         if cells is None:
             out[start:stop] = times
             continue
