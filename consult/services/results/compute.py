@@ -55,6 +55,7 @@ from .schemes import (
     benchmarks_frame,
     current_scheme,
     decide_weighting,
+    load_demographics,
     load_frames,
 )
 from .streams import (
@@ -344,6 +345,39 @@ def compute_results(
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return results
+
+
+@dataclass(frozen=True)
+class RepresentationView:
+    """Whose voices are missing, on its own: the representation table and its
+    messages, from the demographic answers alone (cheap enough to show cold,
+    before the rest of the results are computed)."""
+
+    n_responses: int
+    table: pd.DataFrame
+    messages: list[dict[str, Any]]
+    benchmark_version: int | None
+
+
+def representation_view(survey: Survey, *, stream: str | None = None) -> RepresentationView:
+    stream = resolve_stream(survey, stream)
+    demographics = load_demographics(survey)
+    if stream is not None and stream != COMBINED:
+        demographics = demographics.loc[
+            in_stream(demographics.index, stream_of_responses(survey), stream)
+        ]
+    benchmark_set = current_benchmarks(survey.partnership_id)
+    table = representation(demographics, benchmarks_frame(benchmark_set), min_base=min_base())
+    labels: dict[object, str] = {
+        (str(v), str(c)): group_label(str(v), str(c))
+        for v, c in zip(table["variable"], table["category"], strict=True)
+    }
+    return RepresentationView(
+        n_responses=len(demographics),
+        table=table,
+        messages=representation_messages(table, labels),
+        benchmark_version=benchmark_set.version if benchmark_set else None,
+    )
 
 
 def min_base() -> int:

@@ -33,7 +33,14 @@ from ...vocabulary import Stream
 from .. import ServiceError
 from ..audit import record
 from ..benchmarks import benchmark_records, current_benchmarks
-from ..frames import demographic_frame, ordered_questions, response_frame
+from ..frames import (
+    Slot,
+    demographic_frame,
+    ordered_questions,
+    question_columns,
+    read_answers,
+    response_frame,
+)
 from .labels import variable_name
 from .streams import base_weights
 
@@ -69,6 +76,36 @@ def load_frames(survey: Survey) -> tuple[pd.DataFrame, pd.DataFrame]:
     demographic variable, holding benchmark categories), on one index."""
     frame = response_frame(survey, include_text=False)
     return frame, demographics_for(survey, frame)
+
+
+def load_demographics(survey: Survey) -> pd.DataFrame:
+    """The demographic frame alone, reading only the demographic questions'
+    answers: what representation needs, at a fraction of the cost of every
+    question's answers."""
+    questions = [q for q in ordered_questions(survey) if q.demographic]
+    columns = [
+        (q, column) for q in questions for column in question_columns(q) if column.name == q.key
+    ]
+    slots = [Slot(q.id, q.type, "") for q, _ in columns]
+    ids: list[np.ndarray] = []
+    parts: list[np.ndarray] = []
+    for chunk in read_answers(survey, slots, missing=np.nan):
+        ids.append(chunk.ids)
+        parts.append(chunk.values)
+    index = pd.Index(
+        np.concatenate(ids) if ids else np.array([], dtype=np.int64),
+        name="response_id",
+        dtype="int64",
+    )
+    values = np.concatenate(parts) if parts else np.empty((0, len(slots)), dtype=object)
+    frame = pd.DataFrame(
+        {
+            q.key: pd.Series(values[:, j], index=index, dtype="object")
+            for j, (q, _) in enumerate(columns)
+        },
+        index=index,
+    )
+    return demographics_for(survey, frame)
 
 
 def demographics_for(survey: Survey, frame: pd.DataFrame) -> pd.DataFrame:
