@@ -929,8 +929,9 @@ def _grouped_chunk(
     reps = drawn.shape[0]
     factors: npt.NDArray[np.float32] | None = None
     if cells is not None and group_cells is not None:
+        cell_counts = np.ascontiguousarray((drawn @ group_cells).T)
         fit = _ipf(
-            np.ascontiguousarray((drawn @ group_cells).T),
+            cell_counts,
             cells,
             margins,
             tol=tol,
@@ -938,7 +939,12 @@ def _grouped_chunk(
             bounds=bounds,
         )
         converged[:] = (fit.reported_error <= tol) & np.asarray(fit.bounds_ok)
-        factors = np.ascontiguousarray(fit.factors.T, dtype=np.float32)
+        # Groups differ in size by one respondent at most, so a resample's
+        # total differs a little from the sample's: scale each replicate to
+        # mean 1, as when respondents are resampled.
+        totals = cell_counts.sum(axis=0)
+        scale = out.shape[1] / np.where(totals > 0, totals, 1.0)
+        factors = np.ascontiguousarray(fit.factors.T * scale[:, None], dtype=np.float32)
     counts = drawn.astype(np.float32)
     for r in range(reps):
         row = out[r]
