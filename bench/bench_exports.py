@@ -145,7 +145,7 @@ def insert_responses(survey, n: int, seed: int) -> int:
     ids = np.arange(first, first + n)
     cursor.executemany(
         "INSERT INTO response (id, survey_id, reference, language, channel, status, started_at,"
-        " updated_at, submitted_at, keying) VALUES (?,?,?,?,?,?,?,?,?,1)",
+        " updated_at, submitted_at, keying, stream) VALUES (?,?,?,?,?,?,?,?,?,1,'open')",
         [
             (
                 int(i),

@@ -326,7 +326,15 @@ def register_cli(app: Flask) -> None:
     @click.argument("survey_slug")
     @click.option("--partnership", "slug", default=None, help="The partnership's short name.")
     @click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
-    def results_command(survey_slug: str, slug: str | None, as_json: bool) -> None:
+    @click.option(
+        "--stream",
+        type=click.Choice(["sample", "open", "combined"]),
+        default=None,
+        help="With a sample stream: whose results (default the sample stream).",
+    )
+    def results_command(
+        survey_slug: str, slug: str | None, as_json: bool, stream: str | None
+    ) -> None:
         """Print a survey's results: weighting, representation, headlines,
         priorities (fields documented in docs/analysis.md)."""
         import json
@@ -341,12 +349,20 @@ def register_cli(app: Flask) -> None:
         survey = db.session.scalars(query).first()
         if survey is None:
             raise click.ClickException(f"No survey called {survey_slug!r}")
-        doc = jsonable(results_json(survey))
+        doc = jsonable(results_json(survey, stream=stream))
         if as_json:
             click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
             return
         w = doc["weighting"]
         click.echo(f"{doc['survey']['responses']} responses")
+        if doc["streams"]:
+            for entry in doc["streams"]["streams"]:
+                rate = entry["response_rate"]
+                click.echo(
+                    f"{entry['name']}: {entry['responses']} responses"
+                    + (f", response rate {100 * rate:.1f}%" if rate is not None else "")
+                )
+            click.echo(doc["streams"]["statement"])
         click.echo("Weighted" if w["weights_used"] else f"Unweighted: {w['reason'] or ''}")
         for message in doc["representation"]["messages"]:
             click.echo(f"- {message}")

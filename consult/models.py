@@ -754,3 +754,38 @@ class PostcodeWard(Model):
     # Normalised: upper case, one space before the inward code ("LE1 5WW").
     postcode: Mapped[str] = mapped_column(sa.String(8))
     ward_code: Mapped[str] = mapped_column(sa.String(60))
+
+
+class ResultsPreference(Model):
+    """How an officer chose to read a survey's results: whether the sample and
+    open streams are also shown combined (off unless chosen)."""
+
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True
+    )
+    combine_streams: Mapped[bool] = mapped_column(default=False)
+    updated_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class ResultsCache(Model):
+    """A survey's computed results, shared by every app server: stored once
+    per results state (responses, questionnaire, weighting scheme, benchmarks,
+    stream), so a state computed anywhere is read everywhere. A new state is a
+    new key; old rows are pruned when a new one is stored."""
+
+    __table_args__ = (sa.UniqueConstraint("survey_id", "state_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey.id", ondelete="CASCADE"), index=True
+    )
+    state_key: Mapped[str] = mapped_column(sa.String(400))
+    # zlib-compressed pickle of the summary the overview, priorities and
+    # weighting pages render (no respondent-level answers).
+    payload: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    seconds: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

@@ -39,9 +39,35 @@ from ..services.results import (
     variable_name,
     weightable_variables,
 )
+from ..services.results.cache import page_results
+from ..services.results.streams import (
+    COMBINED_STATEMENT,
+    STREAM_NAMES,
+    available_streams,
+    combine_streams,
+    resolve_stream,
+    set_combine_streams,
+)
 from ..vocabulary import FLAG_LABELS, FLAG_TAGS, FLAGS, STATUS_LABELS, STATUS_TAGS, STATUSES
 
 bp = Blueprint("results", __name__, url_prefix="/manage/surveys")
+
+
+@bp.url_defaults
+def _keep_stream(endpoint: str, values: dict[str, Any]) -> None:
+    """Links between results pages stay on the stream being read."""
+    stream = g.get("results_stream")
+    if stream and "stream" not in values:
+        values["stream"] = stream
+
+
+def chosen_stream(survey: Survey) -> str | None:
+    """The stream the page reads (``?stream=``), remembered for its links;
+    None for a survey without a sample stream."""
+    stream = resolve_stream(survey, request.args.get("stream"))
+    g.results_stream = stream
+    return stream
+
 
 STATUS_TEXT = {status: (STATUS_LABELS[status], STATUS_TAGS[status]) for status in STATUSES}
 
@@ -88,6 +114,9 @@ def _render(template: str, survey: Survey, http_status: int = 200, **context: An
             variable_name=variable_name,
             can_decide=has_role(Role.OFFICER),
             needs_override=needs_override,
+            streams=available_streams(survey),
+            stream_names=STREAM_NAMES,
+            combined_statement=COMBINED_STATEMENT,
             **context,
         ),
         http_status,
@@ -123,7 +152,15 @@ def _representation_sections(results: SurveyResults, survey: Survey) -> list[dic
 
 
 def _context(survey: Survey) -> tuple[SurveyResults, DecisionStatus]:
-    results = compute_results(survey)
+    results = compute_results(survey, stream=chosen_stream(survey))
+    return results, decision_status(survey, results)
+
+
+def _page_context(survey: Survey) -> tuple[SurveyResults, DecisionStatus]:
+    """For pages that show no respondent-level figures: the results computed
+    once and shared by every app server (see services.results.cache)."""
+    results = page_results(survey, stream=chosen_stream(survey))
+    db.session.commit()
     return results, decision_status(survey, results)
 
 
@@ -131,7 +168,7 @@ def _context(survey: Survey) -> tuple[SurveyResults, DecisionStatus]:
 @role_required(Role.VIEWER)
 def overview(survey_id: int):
     survey = owned_or_404(Survey, survey_id)
-    results, status = _context(survey)
+    results, status = _page_context(survey)
     return _render(
         "results/overview.html",
         survey,
@@ -145,7 +182,7 @@ def overview(survey_id: int):
 @role_required(Role.VIEWER)
 def priorities(survey_id: int):
     survey = owned_or_404(Survey, survey_id)
-    results, status = _context(survey)
+    results, status = _page_context(survey)
     return _render("results/priorities.html", survey, results=results, status=status, errors=[])
 
 
@@ -204,7 +241,7 @@ def mark_final(survey_id: int):
 @role_required(Role.VIEWER)
 def breakdown_page(survey_id: int):
     survey = owned_or_404(Survey, survey_id)
-    results = compute_results(survey)
+    results = compute_results(survey, stream=chosen_stream(survey))
     variables = [v for v in survey_variables(survey) if v in results.demographics.columns]
     variables.append(CHANNEL)
     measures = list(results.measures.values())
@@ -247,7 +284,8 @@ def _weighting_page(
     form: dict[str, Any] | None,
     http_status: int = 200,
 ):
-    results = compute_results(survey)
+    results = page_results(survey, stream=chosen_stream(survey))
+    db.session.commit()
     benchmark_set = current_benchmarks(survey.partnership_id)
     scheme = current_scheme(survey)
     if form is None:
@@ -316,6 +354,24 @@ def choose_weighting(survey_id: int):
         return _weighting_page(survey, errors=errors, form=form, http_status=400)
     db.session.commit()
     flash("Weighting scheme saved: the results below use it", "success")
+    return redirect(url_for("results.overview", survey_id=survey.id))
+
+
+@bp.route("/<int:survey_id>/results/streams", methods=["POST"])
+@role_required(Role.OFFICER)
+def choose_streams(survey_id: int):
+    """Show, or stop showing, the two streams combined."""
+    survey = owned_or_404(Survey, survey_id)
+    combine = request.form.get("combine") == "yes"
+    if combine != combine_streams(survey):
+        set_combine_streams(survey, g.user, combine)
+        db.session.commit()
+    flash(
+        "The results also show both streams combined"
+        if combine
+        else "The results show the sample and open streams separately only",
+        "success",
+    )
     return redirect(url_for("results.overview", survey_id=survey.id))
 
 

@@ -29,7 +29,7 @@ from ..services.question_results import (
     text_question,
     themes_for,
 )
-from . import _render, bp
+from . import _render, bp, chosen_stream
 
 TYPE_NAMES = {
     "single": "Single choice",
@@ -47,7 +47,7 @@ TYPE_NAMES = {
 @role_required(Role.VIEWER)
 def questions(survey_id: int):
     survey = owned_or_404(Survey, survey_id)
-    every, applied, results = survey_question_results(survey)
+    every, applied, results = survey_question_results(survey, stream=chosen_stream(survey))
     return _render(
         "results/questions.html",
         survey,
@@ -64,7 +64,7 @@ def _question_page(survey: Survey, question_id: int, errors: list[dict[str, str]
         question = text_question(survey, question_id)
     except ServiceError:
         abort(404)
-    every, applied, results = survey_question_results(survey)
+    every, applied, results = survey_question_results(survey, stream=chosen_stream(survey))
     result = next(r for r in every if r.question_id == question.id)
     choices = by_choices(survey, results.demographics)
     by = request.args.get("by", "")

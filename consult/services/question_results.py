@@ -472,13 +472,14 @@ def _theme_stamp(survey: Survey) -> tuple[Any, ...]:
 
 
 def survey_question_results(
-    survey: Survey, *, language: str | None = None
+    survey: Survey, *, language: str | None = None, stream: str | None = None
 ) -> tuple[list[QuestionResult], AppliedWeighting, Any]:
     """Every question's results under the weighting that applies, with the
-    applied weighting and the survey's computed results."""
+    applied weighting and the survey's computed results (of `stream`, for a
+    survey with a sample stream: see `results.compute_results`)."""
     from .results import compute_results
 
-    results = compute_results(survey)
+    results = compute_results(survey, stream=stream)
     applied = applied_weighting(results)
     base = min_base()
     # The questionnaire's version moves on with any edit of a question, its

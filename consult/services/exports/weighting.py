@@ -33,11 +33,20 @@ class Weighting:
             if bounds
             else "no trimming"
         )
-        return (
+        text = (
             f"{str(s.get('method', 'rake')).capitalize()} to population benchmarks version "
             f"{s.get('benchmark_version')} on {', '.join(s.get('variables', [])) or 'no variables'}; "
             f"{trim}; tolerance {s.get('tol', 1e-6):g}; weights have mean 1."
         )
+        if s.get("stream"):
+            text += (
+                " Streams weighted separately: responses of the sample stream (a letter's code)"
+                " carry the sample stream's weights, design weights raked to the population"
+                " (mean 1 over the sample stream); responses of the open stream carry the open"
+                " stream's own raking weights (mean 1 over the open stream). Only the sample"
+                " stream estimates what residents think; do not pool the two."
+            )
+        return text
 
 
 def unweighted() -> Weighting:
@@ -54,6 +63,12 @@ def weighting_from_results(survey: Survey) -> Weighting:
 
     res = compute_results(survey)
     applied = applied_weighting(res)
+    weights = applied.weights
+    if res.stream is not None and weights is not None:
+        # Each response carries its own stream's weights (see describe()).
+        other = applied_weighting(compute_results(survey, stream="open")).weights
+        if other is not None:
+            weights = pd.concat([weights, other])
     info = res.scheme or {}
     lower, upper = info.get("lower_bound"), info.get("upper_bound")
     scheme = {
@@ -64,6 +79,7 @@ def weighting_from_results(survey: Survey) -> Weighting:
         "tol": info.get("tolerance", res.rake.tol),
         "scheme_id": info.get("id"),
         "default_scheme": bool(info.get("default", True)),
+        "stream": res.stream,
     }
     diagnostics = rake_diagnostics(res.rake)
     problems = [p.message for p in res.problems]
@@ -74,7 +90,7 @@ def weighting_from_results(survey: Survey) -> Weighting:
             {},
             problems,
         )
-    return Weighting(applied.weights, scheme, diagnostics, problems)
+    return Weighting(weights, scheme, diagnostics, problems)
 
 
 def rake_diagnostics(result: Any) -> dict[str, Any]:

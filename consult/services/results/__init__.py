@@ -11,12 +11,15 @@ One module per concern:
 * :mod:`.measures` — the standard headline measures;
 * :mod:`.decisions` — acknowledging the flags, marking priorities final;
 * :mod:`.machine` — the machine-readable results (``consult results --json``);
+* :mod:`.streams` — the sample and open streams, and the combined view;
+* :mod:`.cache` — results stored in the database, shared by every app server;
 * :mod:`.labels` — plain words for variables and groups.
 
 All statistics come from `consult.analysis`. Public names stay importable
 from here so callers need not know the split.
 """
 
+from .cache import compute_and_store, page_results
 from .compute import (
     ACKNOWLEDGED_FLAGS,
     REPLICATES,
@@ -102,7 +105,9 @@ __all__ = [
     "cache_stats",
     "choose_scheme",
     "clear_cache",
+    "compute_and_store",
     "compute_results",
+    "page_results",
     "current_scheme",
     "decide_weighting",
     "decision_status",

@@ -55,7 +55,17 @@ from .schemes import (
     benchmarks_frame,
     current_scheme,
     decide_weighting,
+    load_demographics,
     load_frames,
+)
+from .streams import (
+    COMBINED,
+    REPRESENTATIVE_STATEMENT,
+    in_stream,
+    resolve_stream,
+    response_rate,
+    strata_rows,
+    stream_of_responses,
 )
 
 #: Replicates drawn by default. With 500, the Holm-adjusted bands of the
@@ -133,6 +143,22 @@ class SurveyResults:
     replicates_drawn: int = 0
     replicates_dropped: int = 0
     not_stated: list[tuple[str, str, float]] = field(default_factory=list)
+    #: Whose responses these are: "sample", "open" or "combined"; None for a
+    #: survey without a sample stream (every response).
+    stream: str | None = None
+    #: Sample stream: submitted responses over drawn addresses; else None.
+    response_rate: float | None = None
+    #: Sample stream: per stratum population, drawn, respondents, rate, weight.
+    strata: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def representative(self) -> bool:
+        """The figures estimate what residents think: the sample stream only."""
+        return self.stream == "sample"
+
+    @property
+    def stream_statement(self) -> str:
+        return REPRESENTATIVE_STATEMENT if self.stream is not None else ""
 
     @property
     def weighted(self) -> bool:
@@ -270,21 +296,48 @@ def clear_cache() -> None:
         _FRAMES.clear()
 
 
-def compute_results(survey: Survey, *, scheme: WeightingScheme | None = None) -> SurveyResults:
+def results_key(survey: Survey, stream: str | None) -> str:
+    """The state key of the survey's results under its current scheme, for
+    `stream` (already resolved: see `streams.resolve_stream`)."""
+    key = results_state(survey)[0]
+    return key if stream is None else f"{key}|stream={stream}"
+
+
+def peek_results(survey: Survey, stream: str | None) -> SurveyResults | None:
+    """Results this process computed for the current state, without computing."""
+    key = results_key(survey, stream)
+    with _CACHE_LOCK:
+        found = _CACHE.get(key)
+        if found is not None:
+            _CACHE.move_to_end(key)
+            _STATS["hits"] += 1
+        return found
+
+
+def compute_results(
+    survey: Survey, *, scheme: WeightingScheme | None = None, stream: str | None = None
+) -> SurveyResults:
     """The survey's results under `scheme` (default: its current scheme, or the
-    default variables when none was chosen). Cached per results state."""
+    default variables when none was chosen). Cached per results state.
+
+    With a sample stream, `stream` chooses whose responses ("sample", "open",
+    or "combined" where the officer chose to show it); anything else reads the
+    sample stream, the representative one. Without one, every response."""
+    stream = resolve_stream(survey, stream)
     key, current, benchmark_set = results_state(survey)
     if scheme is not None and (current is None or scheme.id != current.id):
         key = key.replace(f"scheme={current.id if current else 'default'}", f"scheme={scheme.id}")
     else:
         scheme = current
+    if stream is not None:
+        key = f"{key}|stream={stream}"
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
         if cached is not None:
             _CACHE.move_to_end(key)
             _STATS["hits"] += 1
             return cached
-    results = _compute(survey, key, scheme, benchmark_set)
+    results = _compute(survey, key, scheme, benchmark_set, stream)
     with _CACHE_LOCK:
         _STATS["computed"] += 1
         _CACHE[key] = results
@@ -292,6 +345,39 @@ def compute_results(survey: Survey, *, scheme: WeightingScheme | None = None) ->
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     return results
+
+
+@dataclass(frozen=True)
+class RepresentationView:
+    """Whose voices are missing, on its own: the representation table and its
+    messages, from the demographic answers alone (cheap enough to show cold,
+    before the rest of the results are computed)."""
+
+    n_responses: int
+    table: pd.DataFrame
+    messages: list[dict[str, Any]]
+    benchmark_version: int | None
+
+
+def representation_view(survey: Survey, *, stream: str | None = None) -> RepresentationView:
+    stream = resolve_stream(survey, stream)
+    demographics = load_demographics(survey)
+    if stream is not None and stream != COMBINED:
+        demographics = demographics.loc[
+            in_stream(demographics.index, stream_of_responses(survey), stream)
+        ]
+    benchmark_set = current_benchmarks(survey.partnership_id)
+    table = representation(demographics, benchmarks_frame(benchmark_set), min_base=min_base())
+    labels: dict[object, str] = {
+        (str(v), str(c)): group_label(str(v), str(c))
+        for v, c in zip(table["variable"], table["category"], strict=True)
+    }
+    return RepresentationView(
+        n_responses=len(demographics),
+        table=table,
+        messages=representation_messages(table, labels),
+        benchmark_version=benchmark_set.version if benchmark_set else None,
+    )
 
 
 def min_base() -> int:
@@ -313,8 +399,15 @@ def _replicates(
         return None, 0, []
     reps = replicate_count(n)
     outcome = decision.outcome
-    if not decision.used or outcome is None:
-        counts = replicate_weights(demographics, {}, n=reps, seed=survey.id)
+    if not decision.used or outcome is None or not outcome.used:
+        # Unweighted: plain resamples; design weights alone: resamples of them.
+        counts = replicate_weights(
+            demographics,
+            {},
+            n=reps,
+            seed=survey.id,
+            base_weights=decision.base_weights if decision.used else None,
+        )
         return counts, 0, []
     rake_result = decision.rake
     # With a cap, a resample that cannot meet both the margins and the bounds
@@ -332,6 +425,7 @@ def _replicates(
         seed=survey.id,
         bounds=decision.bounds,
         max_iter=max_iter,
+        base_weights=decision.base_weights,
     )
     converged = np.asarray(table.attrs.get("converged", np.ones(reps, bool)), dtype=bool)
     dropped = int((~converged).sum())
@@ -355,10 +449,14 @@ def _compute(
     key: str,
     scheme: WeightingScheme | None,
     benchmark_set: BenchmarkSet | None,
+    stream: str | None = None,
 ) -> SurveyResults:
     started = time.perf_counter()
     base = min_base()
     frame, demographics = _cached_frames(survey, key)
+    if stream is not None and stream != COMBINED:
+        chosen = in_stream(frame.index, stream_of_responses(survey), stream)
+        frame, demographics = frame.loc[chosen], demographics.loc[chosen]
     bench = benchmarks_frame(benchmark_set)
 
     table = representation(demographics, bench, min_base=base)
@@ -370,7 +468,12 @@ def _compute(
     messages = representation_messages(table, labels)
 
     decision = decide_weighting(
-        survey, demographics, scheme=scheme, use_current=False, benchmark_set=benchmark_set
+        survey,
+        demographics,
+        scheme=scheme,
+        use_current=False,
+        benchmark_set=benchmark_set,
+        stream=stream,
     )
     problems = list(decision.problems)
     weights = decision.weights
@@ -445,6 +548,9 @@ def _compute(
         replicates_drawn=(0 if replicates is None else int(replicates.shape[1])) + dropped,
         replicates_dropped=dropped,
         not_stated=list(table.attrs.get("not_stated", [])),
+        stream=stream,
+        response_rate=response_rate(survey, stream, len(frame)),
+        strata=strata_rows(survey) if stream == "sample" else [],
     )
 
 

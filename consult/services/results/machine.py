@@ -16,6 +16,7 @@ import numpy as np
 from ...models import Survey
 from .compute import SurveyResults, compute_results
 from .labels import group_label, variable_name
+from .streams import REPRESENTATIVE_STATEMENT, STREAM_NAMES, available_streams
 
 SCHEMA_VERSION = 1
 
@@ -265,6 +266,42 @@ def questions_section(survey: Survey, results: SurveyResults) -> Any:
     return out
 
 
+def streams_section(survey: Survey, results: SurveyResults) -> dict[str, Any] | None:
+    """Each stream's responses, response rate and weighted headline
+    estimates; None for a survey without a sample stream. The combined view
+    appears only where the officer chose to show it."""
+    names = available_streams(survey)
+    if not names:
+        return None
+    out: list[dict[str, Any]] = []
+    for name in names:
+        found = results if results.stream == name else compute_results(survey, stream=name)
+        decision = found.decision
+        out.append(
+            {
+                "stream": name,
+                "name": STREAM_NAMES[name],
+                "representative": found.representative,
+                "responses": found.n_responses,
+                "response_rate": _num(found.response_rate),
+                "weights_used": found.weighted,
+                "weighting_method": (decision.method if decision and found.weighted else None),
+                "reason": found.weighting_reason or None,
+                "effective_n": _num(found.effective_n, 3),
+                "strata": [
+                    {
+                        **row,
+                        "response_rate": _num(row["response_rate"]),
+                        "design_weight": _num(row["design_weight"]),
+                    }
+                    for row in found.strata
+                ],
+                "headlines": headlines_section(survey, found),
+            }
+        )
+    return {"shown": results.stream, "statement": REPRESENTATIVE_STATEMENT, "streams": out}
+
+
 #: The document's sections in order: name -> builder. Adding a section is one line.
 SECTIONS: dict[str, Callable[[Survey, SurveyResults], Any]] = {
     "weighting": weighting_section,
@@ -272,15 +309,24 @@ SECTIONS: dict[str, Callable[[Survey, SurveyResults], Any]] = {
     "headlines": headlines_section,
     "priorities": priorities_section,
     "questions": questions_section,
+    "streams": streams_section,
 }
 
 
-def results_json(survey: Survey, results: SurveyResults | None = None) -> dict[str, Any]:
-    """Everything the results pages show, as plain JSON-ready data."""
-    results = results if results is not None else compute_results(survey)
+def results_json(
+    survey: Survey, results: SurveyResults | None = None, *, stream: str | None = None
+) -> dict[str, Any]:
+    """Everything the results pages show, as plain JSON-ready data (of
+    `stream` where the survey has a sample stream; the sample stream by default)."""
+    results = results if results is not None else compute_results(survey, stream=stream)
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "survey": {"id": survey.id, "slug": survey.slug, "responses": results.n_responses},
+        "survey": {
+            "id": survey.id,
+            "slug": survey.slug,
+            "responses": results.n_responses,
+            "stream": results.stream,
+        },
     }
     for name, build in SECTIONS.items():
         doc[name] = build(survey, results)

@@ -29,11 +29,20 @@ from ...analysis import (
 from ...analysis.feasibility import DEFAULT_MIN_COUNT
 from ...extensions import db
 from ...models import BenchmarkSet, Survey, User, WeightingScheme
+from ...vocabulary import Stream
 from .. import ServiceError
 from ..audit import record
 from ..benchmarks import benchmark_records, current_benchmarks
-from ..frames import demographic_frame, ordered_questions, response_frame
+from ..frames import (
+    Slot,
+    demographic_frame,
+    ordered_questions,
+    question_columns,
+    read_answers,
+    response_frame,
+)
 from .labels import variable_name
+from .streams import base_weights
 
 #: The default weighting: these margins, where both the survey and the
 #: benchmarks have them. Inspections find consultations skewed by age, sex,
@@ -67,6 +76,36 @@ def load_frames(survey: Survey) -> tuple[pd.DataFrame, pd.DataFrame]:
     demographic variable, holding benchmark categories), on one index."""
     frame = response_frame(survey, include_text=False)
     return frame, demographics_for(survey, frame)
+
+
+def load_demographics(survey: Survey) -> pd.DataFrame:
+    """The demographic frame alone, reading only the demographic questions'
+    answers: what representation needs, at a fraction of the cost of every
+    question's answers."""
+    questions = [q for q in ordered_questions(survey) if q.demographic]
+    columns = [
+        (q, column) for q in questions for column in question_columns(q) if column.name == q.key
+    ]
+    slots = [Slot(q.id, q.type, "") for q, _ in columns]
+    ids: list[np.ndarray] = []
+    parts: list[np.ndarray] = []
+    for chunk in read_answers(survey, slots, missing=np.nan):
+        ids.append(chunk.ids)
+        parts.append(chunk.values)
+    index = pd.Index(
+        np.concatenate(ids) if ids else np.array([], dtype=np.int64),
+        name="response_id",
+        dtype="int64",
+    )
+    values = np.concatenate(parts) if parts else np.empty((0, len(slots)), dtype=object)
+    frame = pd.DataFrame(
+        {
+            q.key: pd.Series(values[:, j], index=index, dtype="object")
+            for j, (q, _) in enumerate(columns)
+        },
+        index=index,
+    )
+    return demographics_for(survey, frame)
 
 
 def demographics_for(survey: Survey, frame: pd.DataFrame) -> pd.DataFrame:
@@ -222,6 +261,14 @@ class WeightingDecision:
     benchmark_set: BenchmarkSet | None
     problems: list[Problem] = field(default_factory=list)
     reason: str = ""
+    #: The stream weighted ("sample", "open", "combined"; None: every response
+    #: of a survey without a sample stream).
+    stream: str | None = None
+    #: Design weights raking started from (sample and combined streams).
+    base_weights: pd.Series | None = None
+    #: "rake", or "design" when the sample stream's figures use its design
+    #: weights alone (nothing to rake to, or raking could not meet the margins).
+    method: str = "rake"
 
     @property
     def variables(self) -> list[str]:
@@ -245,7 +292,8 @@ class WeightingDecision:
             "upper_bound": self.bounds[1] if self.bounds else None,
             "benchmark_set_id": self.benchmark_set.id if self.benchmark_set else None,
             "benchmark_version": self.benchmark_set.version if self.benchmark_set else None,
-            "method": "rake",
+            "method": self.method,
+            "stream": self.stream,
             "tolerance": self.rake.tol,
             "weights_used": self.used,
             "reason": self.reason,
@@ -278,6 +326,7 @@ def decide_weighting(
     scheme: WeightingScheme | None = None,
     use_current: bool = True,
     benchmark_set: BenchmarkSet | None = None,
+    stream: str | None = None,
 ) -> WeightingDecision:
     """The weighting every figure for `survey` uses.
 
@@ -285,9 +334,81 @@ def decide_weighting(
     when none was chosen). Sparse categories are collapsed first, weights are
     capped (the scheme's bounds, else :data:`DEFAULT_BOUNDS`), and the weights
     are used only if the raking met every margin.
+
+    `stream` ("sample", "open" or "combined"; None for a survey without a
+    sample stream) says whose responses `demographics` holds. The sample
+    stream is raked starting from its design weights (inverse selection
+    probability, adjusted for non-response within stratum); when there is
+    nothing to rake to, or raking fails, its figures use the design weights
+    alone, which are valid for a random sample, and the reason says so. The
+    open stream is raked from equal weights, as a survey without streams.
     """
     if demographics is None:
         demographics = load_frames(survey)[1]
+    decision = _decide(
+        survey,
+        demographics,
+        scheme=scheme,
+        use_current=use_current,
+        benchmark_set=benchmark_set,
+        base=base_weights(survey, demographics.index, stream) if len(demographics) else None,
+        # Design weights alone are a valid estimator only for the random sample.
+        design_fallback=stream == Stream.SAMPLE.value,
+    )
+    decision.stream = stream
+    return decision
+
+
+def _design_only(
+    decision: WeightingDecision, demographics: pd.DataFrame, base: pd.Series, why: str
+) -> WeightingDecision:
+    """The design weights alone, when raking had nothing to do or failed."""
+    w = base.reindex(demographics.index).to_numpy(dtype=np.float64)
+    w = w / w.mean()
+    weights = pd.Series(w, index=demographics.index, name="weight")
+    ess = float(w.sum() ** 2 / (w * w).sum())
+    result = RakeResult(
+        weights=weights,
+        converged=True,
+        iterations=0,
+        max_margin_error=float("nan"),
+        effective_sample_size=ess,
+        design_effect=len(w) / ess if ess > 0 else float("nan"),
+        min_weight=float(w.min()),
+        max_weight=float(w.max()),
+        method="design",
+    )
+    reason = (
+        why + " The figures use the design weights alone (each address's inverse chance of "
+        "being drawn, adjusted for the households in its stratum that did not answer)."
+    )
+    problems = [*decision.problems, Problem("design_weights_only", reason)]
+    return WeightingDecision(
+        True,
+        weights,
+        decision.outcome,
+        decision.rake if decision.outcome is not None else result,
+        decision.requested,
+        decision.bounds,
+        decision.scheme,
+        decision.benchmark_set,
+        problems,
+        reason,
+        base_weights=base,
+        method="design",
+    )
+
+
+def _decide(
+    survey: Survey,
+    demographics: pd.DataFrame,
+    *,
+    scheme: WeightingScheme | None,
+    use_current: bool,
+    benchmark_set: BenchmarkSet | None,
+    base: pd.Series | None,
+    design_fallback: bool,
+) -> WeightingDecision:
     if benchmark_set is None:
         benchmark_set = current_benchmarks(survey.partnership_id)
     if scheme is None and use_current:
@@ -339,9 +460,12 @@ def decide_weighting(
         problems.extend(attempt.problems)
         ones = pd.Series(np.ones(len(demographics)), index=demographics.index, name="weight")
         reason = problems[0].message if problems else "There is nothing to weight to."
-        return WeightingDecision(
+        decision = WeightingDecision(
             False, ones, None, attempt, variables, bounds, scheme, benchmark_set, problems, reason
         )
+        if base is None or not design_fallback:
+            return decision
+        return _design_only(decision, demographics, base, reason)
     outcome = weigh(
         demographics,
         targets,
@@ -350,9 +474,26 @@ def decide_weighting(
         area_groups=area_groups(survey),
         names=_PLURAL,
         max_iter=RAKE_MAX_ITER,
+        base_weights=base,
     )
     problems.extend(outcome.problems)
     attempt = outcome.rake if outcome.rake is not None else rake(demographics, {})
+    if base is not None and design_fallback and not outcome.used:
+        failed = WeightingDecision(
+            False,
+            outcome.weights,
+            outcome,
+            attempt,
+            variables,
+            bounds,
+            scheme,
+            benchmark_set,
+            problems,
+            outcome.reason,
+        )
+        return _design_only(
+            failed, demographics, base, outcome.reason.replace(" Every figure is unweighted.", "")
+        )
     return WeightingDecision(
         outcome.used,
         outcome.weights,
@@ -364,6 +505,7 @@ def decide_weighting(
         benchmark_set,
         problems,
         outcome.reason,
+        base_weights=base,
     )
 
 
