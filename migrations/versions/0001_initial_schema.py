@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-05 03:16:36.956109
+Create Date: 2026-12-05 03:17:57.829910
 
 """
 
@@ -450,6 +450,48 @@ def upgrade():
             batch_op.f("ix_priority_decision_survey_id"), ["survey_id"], unique=False
         )
 
+    op.create_table(
+        "results_cache",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("survey_id", sa.Integer(), nullable=False),
+        sa.Column("state_key", sa.String(length=400), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column("seconds", sa.Float(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["survey_id"],
+            ["survey.id"],
+            name=op.f("fk_results_cache_survey_id_survey"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_results_cache")),
+        sa.UniqueConstraint(
+            "survey_id", "state_key", name=op.f("uq_results_cache_survey_id_state_key")
+        ),
+    )
+    with op.batch_alter_table("results_cache", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_results_cache_survey_id"), ["survey_id"], unique=False)
+
+    op.create_table(
+        "results_preference",
+        sa.Column("survey_id", sa.Integer(), nullable=False),
+        sa.Column("combine_streams", sa.Boolean(), nullable=False),
+        sa.Column("updated_by_id", sa.Integer(), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["survey_id"],
+            ["survey.id"],
+            name=op.f("fk_results_preference_survey_id_survey"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["updated_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_results_preference_updated_by_id_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("survey_id", name=op.f("pk_results_preference")),
+    )
     op.create_table(
         "section",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -938,6 +980,11 @@ def downgrade():
     op.drop_table("text_entry")
     op.drop_table("survey_snapshot")
     op.drop_table("section")
+    op.drop_table("results_preference")
+    with op.batch_alter_table("results_cache", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_results_cache_survey_id"))
+
+    op.drop_table("results_cache")
     with op.batch_alter_table("priority_decision", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_priority_decision_survey_id"))
 
