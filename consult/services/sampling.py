@@ -159,9 +159,7 @@ def _wards_from_lookup(partnership_id: int, postcodes: set[str]) -> dict[str, st
                     PostcodeWard.lookup_set_id == lookup.id,
                     PostcodeWard.postcode.in_(wanted[start : start + 500]),
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
     return found
 
@@ -749,7 +747,7 @@ def sample_summary(survey: Survey) -> SampleSummary | None:
             .outerjoin(Response, Response.id == Invitation.response_id)
             .where(SampleAddress.sample_id == sample.id)
             .group_by(SampleAddress.stratum)
-        ).tuples()
+        )
     }
     rows = []
     for stratum in sorted(sample.strata or {}):
@@ -831,7 +829,7 @@ def list_addresses(
     page = max(1, page)
     rows = db.session.execute(
         query.order_by(SampleAddress.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
-    ).tuples()
+    )
     return [AddressStatus(*row) for row in rows], int(total)
 
 
