@@ -28,7 +28,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
@@ -82,7 +82,8 @@ ADDRESS_FILE_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 _LINE_COLUMN = re.compile(r"^(?:address|addr)_?(?:line)?_?(\d{1,2})$|^line_?(\d{1,2})$")
 _HEADING = re.compile(r"[\s\-]+")
-_ADDRESS_KEY = re.compile(r"[^a-z0-9]+")
+# Punctuation does not tell two addresses apart ("1, High St." is "1 High St").
+_PUNCTUATION = str.maketrans({c: " " for c in ",.;:'\"-/()#&"})
 
 
 class AddressFileError(ServiceError):
@@ -95,8 +96,9 @@ class AddressFileError(ServiceError):
         self.more = more
 
 
-@dataclass(frozen=True)
-class AddressRow:
+class AddressRow(NamedTuple):
+    """One checked line of the file (a tuple: 100,000 of them are built)."""
+
     line: int
     external_id: str
     lines: str
@@ -236,13 +238,15 @@ def parse_addresses(
 
     known = dict(known_wards or {})
     width = len(names)
-    records: list[tuple[int, str, str, str, str, str, str]] = []
+    records: list[AddressRow] = []
     seen_ids: dict[str, int] = {}
     seen_addresses: dict[str, int] = {}
+    # Many addresses share a postcode: each spelling is checked once.
+    postcodes: dict[str, str | None] = {}
     blank_wards: set[str] = set()
     try:
         for line, cells in enumerate(reader, start=2):
-            if not any(c.strip() for c in cells):
+            if not "".join(cells).strip():
                 continue  # blank lines, as spreadsheets leave at the end
             if len(records) >= MAX_ADDRESSES:
                 problems.append(f"Line {line}: the file has more than {MAX_ADDRESSES} addresses")
@@ -250,12 +254,13 @@ def parse_addresses(
             if len(cells) < width:
                 cells = cells + [""] * (width - len(cells))
             external_id = cells[id_at].strip()
-            lines = [
-                part.strip()
-                for at in line_columns
-                for part in cells[at].replace("\r", "\n").split("\n")
-                if part.strip()
-            ]
+            lines: list[str] = []
+            for at in line_columns:
+                part = cells[at].strip()
+                if "\n" in part or "\r" in part:
+                    lines.extend(p.strip() for p in part.splitlines() if p.strip())
+                elif part:
+                    lines.append(part)
             typed_postcode = cells[postcode_at].strip()
             typed_ward = cells[ward_at].strip()
             stratum = cells[stratum_at].strip() if stratum_at is not None else WHOLE_FILE
@@ -273,13 +278,17 @@ def parse_addresses(
                 seen_ids[external_id] = line
             if not lines:
                 problems.append(f"Line {line}: the address is missing")
-            postcode = normalise_postcode(typed_postcode)
+            if typed_postcode in postcodes:
+                postcode = postcodes[typed_postcode]
+            else:
+                postcode = postcodes[typed_postcode] = normalise_postcode(typed_postcode)
             if not typed_postcode:
                 problems.append(f"Line {line}: the postcode is missing")
             elif postcode is None:
                 problems.append(f"Line {line}: {typed_postcode!r} is not a UK postcode")
             if lines and postcode:
-                key = _ADDRESS_KEY.sub(" ", " ".join(lines).lower()).strip() + "|" + postcode
+                key = " ".join(" ".join(lines).lower().translate(_PUNCTUATION).split())
+                key += "|" + postcode
                 if key in seen_addresses:
                     problems.append(f"Line {line}: the same address as line {seen_addresses[key]}")
                 else:
@@ -307,7 +316,7 @@ def parse_addresses(
                     problems.append(f"Line {line}: the stratum is longer than 80 characters")
             if len(problems) == before:
                 records.append(
-                    (line, external_id, "\n".join(lines), postcode or "", ward, stratum, "")
+                    AddressRow(line, external_id, "\n".join(lines), postcode or "", ward, stratum)
                 )
     except csv.Error as error:
         problems.append(f"The file is not valid CSV ({error})")
@@ -315,7 +324,7 @@ def parse_addresses(
         found = lookup_ward(blank_wards)
         filled = []
         for record_ in records:
-            line, external_id, lines_, postcode_, ward, stratum, _ = record_
+            line, external_id, lines_, postcode_, ward, stratum = record_
             if not ward:
                 ward = found.get(postcode_, "")
                 if not ward:
@@ -326,15 +335,14 @@ def parse_addresses(
                     continue
                 if stratum_at is not None and stratum_at == ward_at:
                     stratum = ward
-            filled.append((line, external_id, lines_, postcode_, ward, stratum, ""))
+            filled.append(AddressRow(line, external_id, lines_, postcode_, ward, stratum))
         records = filled
     if not records and not problems:
         problems.append("The file has no addresses")
     if problems:
         problems.sort(key=_line_number)
         raise AddressFileError(problems[:MAX_PROBLEMS], more=max(0, len(problems) - MAX_PROBLEMS))
-    rows = [AddressRow(r[0], r[1], r[2], r[3], r[4], r[5]) for r in records]
-    return AddressFile(rows, header[stratum_at] if stratum_at is not None else None, digest)
+    return AddressFile(records, header[stratum_at] if stratum_at is not None else None, digest)
 
 
 def _line_number(problem: str) -> int:
