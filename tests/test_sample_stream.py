@@ -418,3 +418,16 @@ def test_retention_deletes_the_drawn_addresses_and_their_codes(app):
             sa.select(AuditEvent).filter_by(action="retention_applied")
         ).one()
         assert event.details["sample_addresses_deleted"] == 5
+
+
+def test_a_district_sized_file_passes_the_request_cap(app, client, signed_in):
+    survey_id = setup(app)
+    signed_in("officer")
+    content = address_file(45_000)
+    assert len(content) > app.config["MAX_CONTENT_LENGTH"]
+    done = upload(client, survey_id, content, size="500", seed="1")
+    assert done.status_code == 302
+    assert counts(app) == (1, 500, 500)
+    # Other requests keep the service's cap.
+    big = {"code": "x" * (app.config["MAX_CONTENT_LENGTH"] + 10)}
+    assert client.post("/s/quick/invitation", data=big).status_code == 413
