@@ -115,13 +115,16 @@ def sample_addresses(survey_id: int) -> Any:
 @role_required(Role.OFFICER)
 def cancel_sample_code(survey_id: int, address_id: int) -> Any:
     survey = owned_or_404(Survey, survey_id)
+    address = service.find_address(survey, address_id)
+    if address is None:
+        abort(404)
     back = url_for(
         "reach.sample_addresses",
         survey_id=survey.id,
         q=request.form.get("q", "")[:100] or None,
     )
     try:
-        address = service.cancel_code(survey, address_id, by=g.user)
+        service.cancel_code(survey, address, by=g.user)
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "error")

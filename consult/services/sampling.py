@@ -655,13 +655,17 @@ def issue_code(address: SampleAddress) -> Invitation:
     return invitation
 
 
-def cancel_code(survey: Survey, address_id: int, *, by: User | None = None) -> SampleAddress:
-    """Cancel a drawn address's code (moved house, asked not to be contacted):
-    it opens nothing any more. A code already answered with stays answered."""
-    address = db.session.scalars(
+def find_address(survey: Survey, address_id: int) -> SampleAddress | None:
+    """A drawn address of this survey (None for another survey's)."""
+    return db.session.scalars(
         select(SampleAddress).filter_by(id=address_id, survey_id=survey.id)
     ).first()
-    if address is None:
+
+
+def cancel_code(survey: Survey, address: SampleAddress, *, by: User | None = None) -> None:
+    """Cancel a drawn address's code (moved house, asked not to be contacted):
+    it opens nothing any more. A code already answered with stays answered."""
+    if address.survey_id != survey.id:
         raise ServiceError("That address is not in this survey's sample")
     invitation = db.session.scalars(select(Invitation).filter_by(address_id=address.id)).first()
     if invitation is None:
@@ -686,7 +690,6 @@ def cancel_code(survey: Survey, address_id: int, *, by: User | None = None) -> S
         details={"survey_id": survey.id, "external_id": address.external_id},
     )
     db.session.flush()
-    return address
 
 
 # --- how the sample is answering ------------------------------------------------------------
