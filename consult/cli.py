@@ -378,6 +378,8 @@ def register_cli(app: Flask) -> None:
         """Draw a survey's sample stream from an address file: SIZE addresses
         shared between the strata in proportion to their sizes, one code each.
         Prints the drawn count per stratum, the total and the seed."""
+        import os
+
         from .models import Survey
         from .services.sampling import AddressFileError, draw_addresses, sample_summary
 
@@ -391,7 +393,7 @@ def register_cli(app: Flask) -> None:
                 size=size,
                 stratum_column=stratum_column,
                 seed=seed,
-                filename=getattr(addresses, "name", "")[-200:],
+                filename=os.path.basename(getattr(addresses, "name", "")),
             )
             db.session.flush()
             summary = sample_summary(survey)

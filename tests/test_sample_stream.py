@@ -328,11 +328,15 @@ def test_no_letter_link_without_a_sample_and_viewers_cannot_cancel(
 ):
     survey_id = setup(app)
     assert "letter-code-link" not in client.get("/s/quick").get_data(as_text=True)
+    sign_in(client, accounts.user("viewer", partnership="north-csp"))
+    empty = page_text(client.get(f"/manage/surveys/{survey_id}/sample"))
+    assert "This survey has no sample stream" in empty and "Draw the sample" not in empty
+    example = client.get(f"/manage/surveys/{survey_id}/sample/example.csv")
+    assert example.get_data().decode("utf-8-sig").startswith("id,address_1,address_2,postcode")
     with app.app_context():
         draw_addresses(db.session.get(Survey, survey_id), address_file(12), size=3, seed=1)
         db.session.commit()
     [(address_id, _code), *_] = sorted(codes(app, survey_id).values())
-    sign_in(client, accounts.user("viewer", partnership="north-csp"))
     listing = f"/manage/surveys/{survey_id}/sample/addresses"
     page = client.get(listing)
     assert page.status_code == 200 and "Cancel code" not in page_text(page)
