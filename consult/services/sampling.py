@@ -40,7 +40,6 @@ from ..models import (
     AddressSample,
     Invitation,
     PostcodeWard,
-    Question,
     QuestionType,
     Response,
     ResponseStatus,
@@ -842,12 +841,3 @@ def list_addresses(
         query.order_by(SampleAddress.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
     )
     return [AddressStatus(*row) for row in rows], int(total)
-
-
-def sample_question_wards(survey: Survey) -> list[Question]:
-    """The survey's ward questions (for the page's note on accepted wards)."""
-    return [
-        q
-        for q in survey.questions
-        if q.demographic == "area" or q.type in (QuestionType.AREA, QuestionType.POSTCODE)
-    ]
