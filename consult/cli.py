@@ -370,6 +370,70 @@ def register_cli(app: Flask) -> None:
             if table["summary"]:
                 click.echo(table["summary"]["sentence"])
 
+    @consult.command("sample-draw")
+    @click.argument("survey_slug")
+    @click.option(
+        "--addresses",
+        "addresses",
+        type=click.File("rb"),
+        required=True,
+        help="The address file (CSV; columns in docs/sample-stream.md).",
+    )
+    @click.option("--size", type=click.IntRange(min=1), required=True, help="Addresses to draw.")
+    @click.option("--stratum-column", default=None, help="The column to stratify by.")
+    @click.option(
+        "--seed", type=click.IntRange(min=0), default=None, help="Seed (random if not given)."
+    )
+    def sample_draw_command(
+        survey_slug: str,
+        addresses: BinaryIO,
+        size: int,
+        stratum_column: str | None,
+        seed: int | None,
+    ) -> None:
+        """Draw a survey's sample stream from an address file: SIZE addresses
+        shared between the strata in proportion to their sizes, one code each.
+        Prints the drawn count per stratum, the total and the seed."""
+        import os
+
+        from .models import Survey
+        from .services.sampling import AddressFileError, draw_addresses, sample_summary
+
+        survey = db.session.scalars(select(Survey).filter_by(slug=survey_slug)).first()
+        if survey is None:
+            raise click.ClickException(f"No survey called {survey_slug!r}")
+        try:
+            draw_addresses(
+                survey,
+                addresses.read(),
+                size=size,
+                stratum_column=stratum_column,
+                seed=seed,
+                filename=os.path.basename(getattr(addresses, "name", "")),
+            )
+            db.session.flush()
+            summary = sample_summary(survey)
+            db.session.commit()
+        except AddressFileError as error:
+            db.session.rollback()
+            for problem in error.problems:
+                click.echo(problem, err=True)
+            if error.more:
+                click.echo(f"And {error.more} more.", err=True)
+            raise click.ClickException("Nothing was drawn.") from None
+        except ServiceError as error:
+            db.session.rollback()
+            raise click.ClickException(f"{error.message} Nothing was drawn.") from None
+        assert summary is not None
+        for row in summary.strata:
+            click.echo(
+                f"{row.stratum}: drew {row.drawn} of {row.population} "
+                f"(probability {row.probability:.4f})"
+            )
+        total = summary.total
+        click.echo(f"Total: drew {total.drawn} of {total.population}")
+        click.echo(f"Seed: {summary.sample.seed}")
+
     from .cli_imports import register_import_commands
 
     register_import_commands(consult)

@@ -19,6 +19,7 @@ from flask import Flask
 
 from consult.extensions import db
 from consult.models import (
+    AddressSample,
     Answer,
     AuditEvent,
     BenchmarkSet,
@@ -31,6 +32,7 @@ from consult.models import (
     PriorityDecision,
     Response,
     ResponseStatus,
+    SampleAddress,
     TextEntry,
     User,
     WeightingScheme,
@@ -118,6 +120,24 @@ def build_tenant(app: Flask, accounts: Any, slug: str) -> dict[str, Any]:
             partnership_id=partnership.id, user_id=admin.id, action="survey_opened", target=MARKER
         )
         db.session.add(event)
+        address_sample = AddressSample(
+            survey_id=survey.id, seed=1, strata={"all": {"population": 2, "drawn": 1}}
+        )
+        db.session.add(address_sample)
+        db.session.flush()
+        address = SampleAddress(
+            sample_id=address_sample.id,
+            survey_id=survey.id,
+            external_id=f"{tag}-1",
+            lines=f"{tag} {MARKER} 1 High Street",
+            postcode="LE1 5WW",
+            selection_probability=0.5,
+        )
+        db.session.add(address)
+        db.session.flush()
+        db.session.add(
+            Invitation(survey_id=survey.id, code_hash=f"{slug}-letter", address_id=address.id)
+        )
         db.session.flush()
         text = db.session.scalars(
             sa.select(TextEntry).filter_by(survey_id=survey.id, key="survey.title")
@@ -149,6 +169,7 @@ def build_tenant(app: Flask, accounts: Any, slug: str) -> dict[str, Any]:
             "event_id": event.id,
             "answer_id": response.answers[0].id,
             "channel_id": channel.id,
+            "address_id": address.id,
         }
         db.session.commit()
     return {"ids": ids, "admin": admin_email, "slug": slug, "tag": tag}

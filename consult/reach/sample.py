@@ -1,5 +1,167 @@
-"""Reach: sample pages (see consult/reach/__init__.py)."""
+"""Reach: sample pages (see consult/reach/__init__.py). The sample stream: upload
+an address file, draw reproducibly, follow each drawn address's code."""
 
 from __future__ import annotations
 
-from . import bp  # noqa: F401
+from typing import Any
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+
+from ..extensions import db
+from ..models import Role, Survey
+from ..security import has_role, owned_or_404, role_required
+from ..services import ServiceError
+from ..services import sampling as service
+from . import bp
+
+
+@bp.context_processor
+def sample_context() -> dict[str, Any]:
+    return {
+        "can_edit": has_role(Role.OFFICER),
+        "code_status_labels": service.CODE_STATUS_LABELS,
+    }
+
+
+@bp.url_value_preprocessor
+def _address_files_are_large(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """An address file of a whole district (100,000 addresses, about 6 MB) is
+    larger than the service's request cap. URL value preprocessors run before
+    every before-request hook, so the larger cap is in place before the CSRF
+    check reads the form. It applies to this one upload only."""
+    if endpoint == "reach.sample" and request.method == "POST":
+        request.max_content_length = service.MAX_FILE_BYTES + 64 * 1024
+
+
+def _upload() -> tuple[bytes, str]:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ServiceError("Choose an address file to upload", field="file")
+    content = upload.read(service.MAX_FILE_BYTES + 1)
+    if not content:
+        raise ServiceError("The file is empty", field="file")
+    return content, upload.filename
+
+
+@bp.route("/<int:survey_id>/sample", methods=["GET", "POST"])
+@role_required(Role.VIEWER)
+def sample(survey_id: int) -> Any:
+    survey = owned_or_404(Survey, survey_id)
+    errors: dict[str, str] = {}
+    problems: list[str] = []
+    more = 0
+    if request.method == "POST":
+        if not has_role(Role.OFFICER):
+            abort(403)
+        try:
+            request_ = service.parse_draw_request(request.form)
+            content, filename = _upload()
+            drawn = service.draw_addresses(
+                survey,
+                content,
+                size=request_.size,
+                sizes=request_.sizes,
+                stratum_column=request_.stratum_column,
+                seed=request_.seed,
+                filename=filename,
+                by=g.user,
+            )
+            total = sum(int(s["drawn"]) for s in drawn.strata.values())
+            db.session.commit()
+            flash(f"Drew {total} addresses (seed {drawn.seed}); each has a code.", "success")
+            return redirect(url_for("reach.sample", survey_id=survey.id))
+        except service.AddressFileError as error:
+            db.session.rollback()
+            errors = {"file": "The address file has problems; nothing was drawn or stored"}
+            problems, more = error.problems, error.more
+        except ServiceError as error:
+            db.session.rollback()
+            errors = {error.field or "file": error.message}
+    summary = service.sample_summary(survey)
+    return render_template(
+        "reach/sample.html",
+        survey=survey,
+        summary=summary,
+        errors=errors,
+        problems=problems,
+        more_problems=more,
+        form=request.form,
+        columns=service.ADDRESS_FILE_COLUMNS,
+    ), (400 if errors else 200)
+
+
+@bp.route("/<int:survey_id>/sample/addresses")
+@role_required(Role.VIEWER)
+def sample_addresses(survey_id: int) -> Any:
+    survey = owned_or_404(Survey, survey_id)
+    search = request.args.get("q", "")[:100]
+    status = request.args.get("status", "")
+    page = request.args.get("page", 1, type=int) or 1
+    rows, total = service.list_addresses(survey, search=search, status=status, page=page)
+    pages = max(1, -(-total // service.PAGE_SIZE))
+    return render_template(
+        "reach/sample_addresses.html",
+        survey=survey,
+        rows=rows,
+        total=total,
+        search=search,
+        status=status,
+        page=min(max(1, page), pages),
+        pages=pages,
+    )
+
+
+@bp.post("/<int:survey_id>/sample/addresses/<int:address_id>/cancel")
+@role_required(Role.OFFICER)
+def cancel_sample_code(survey_id: int, address_id: int) -> Any:
+    survey = owned_or_404(Survey, survey_id)
+    address = service.find_address(survey, address_id)
+    if address is None:
+        abort(404)
+    back = url_for(
+        "reach.sample_addresses",
+        survey_id=survey.id,
+        q=request.form.get("q", "")[:100] or None,
+    )
+    try:
+        service.cancel_code(survey, address, by=g.user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(back)
+    db.session.commit()
+    flash(f"The code of address {address.external_id} is cancelled.", "success")
+    return redirect(back)
+
+
+@bp.post("/<int:survey_id>/sample/withdraw")
+@role_required(Role.OFFICER)
+def withdraw_sample(survey_id: int) -> Any:
+    survey = owned_or_404(Survey, survey_id)
+    try:
+        count = service.withdraw_sample(survey, by=g.user)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("reach.sample", survey_id=survey.id))
+    db.session.commit()
+    flash(f"The sample is withdrawn: {count} addresses and their codes deleted.", "success")
+    return redirect(url_for("reach.sample", survey_id=survey.id))
+
+
+@bp.route("/<int:survey_id>/sample/example.csv")
+@role_required(Role.VIEWER)
+def sample_example(survey_id: int) -> Any:
+    from flask import Response
+
+    owned_or_404(Survey, survey_id)
+    content = (
+        "id,address_1,address_2,postcode,ward,tenure\r\n"
+        "A0001,1 High Street,,LE1 5WW,Abbey,owned\r\n"
+        "A0002,Flat 2,3 Market Street,LE1 5WX,Castle,rented\r\n"
+    )
+    return Response(
+        content.encode("utf-8-sig"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="address-file-example.csv"'},
+    )

@@ -85,6 +85,7 @@ from ..services.responses import (
     start_response,
     submit,
 )
+from ..services.sampling import has_sample
 from ..services.survey_cache import survey_questions
 from ..services.survey_topics import hint_with_note, special_topics_sentence, topics
 from . import typed_fields
@@ -370,6 +371,7 @@ def start(slug: str) -> Any:
         already_done=done_id is not None and not in_progress,
         session_ended=request.args.get("expired") == "1" and not in_progress,
         stakeholders=survey.audience == Audience.STAKEHOLDERS,
+        letter_codes=not survey.requires_invitation and has_sample(survey),
         special_topics=special_topics_sentence(
             [q for q in survey_questions(survey) if is_special(q)],
             lambda q: texts.prompt(q, g.language),
@@ -883,6 +885,16 @@ def resume_form(slug: str) -> Any:
     return page, 400 if error else 200
 
 
+@bp.get("/<slug>/l")
+@public
+def letter(slug: str) -> Any:
+    """The short link printed on letters and in their QR code. The code rides
+    in the fragment (/s/<slug>/l#code=...), which browsers never send: no
+    server, proxy or log sees it. Browsers keep the fragment across this
+    redirect, and the code page's script copies it into the field."""
+    return redirect(url_for("respond.invitation", slug=slug))
+
+
 # --- invitation codes ---------------------------------------------------------------------
 
 
@@ -892,6 +904,7 @@ def resume_form(slug: str) -> Any:
 def invitation(slug: str) -> Any:
     survey: Survey = g.survey
     error = None
+    problem_kind = None
     code = ""
     if request.method == "POST":
         code = request.form.get("code", "").strip()[:60]
@@ -902,9 +915,14 @@ def invitation(slug: str) -> Any:
                 response = redeem_invitation(survey, code, g.language)
             except InvitationError as problem:
                 db.session.rollback()
+                problem_kind = problem.problem
                 if problem.problem == InvitationProblem.USED:
                     error = _(
                         "This code has already been used to answer the survey. Each code can be used once."
+                    )
+                elif problem.problem == InvitationProblem.CANCELLED:
+                    error = _(
+                        "This code has been cancelled and cannot be used. If you think this is wrong, contact the partnership."
                     )
                 else:
                     error = _(
@@ -917,6 +935,8 @@ def invitation(slug: str) -> Any:
         "respond/invitation.html",
         code=code,
         error=error,
+        # A code of another survey is not told apart from a mistyped one.
+        check_survey_name=problem_kind == InvitationProblem.UNKNOWN,
         errors=[{"text": error, "href": "#code"}] if error else [],
         form_has_errors=bool(error),
     )

@@ -33,6 +33,7 @@ from ..models import (
     Survey,
     SurveyStatus,
 )
+from ..vocabulary import Stream
 from . import ServiceError
 from .answers import (
     ParsedAnswer,
@@ -486,6 +487,8 @@ def create_invitations(survey: Survey, count: int) -> list[str]:
 class InvitationProblem(enum.StrEnum):
     UNKNOWN = "unknown"
     USED = "used"
+    # The officer cancelled the code (moved house, asked not to be contacted).
+    CANCELLED = "cancelled"
 
 
 class InvitationError(ServiceError):
@@ -500,7 +503,8 @@ def redeem_invitation(
 ) -> Response:
     """Start the response an invitation code allows, or carry on with the one
     it already started. A code whose response was submitted cannot start
-    another (`InvitationError(USED)`)."""
+    another (`InvitationError(USED)`), nor can a cancelled one (`CANCELLED`).
+    A code of a drawn address starts a response of the sample stream."""
     now = now or now_utc()
     normalised = normalise_code(code)
     invitation = None
@@ -510,6 +514,8 @@ def redeem_invitation(
         ).first()
     if invitation is None:
         raise InvitationError(InvitationProblem.UNKNOWN)
+    if invitation.cancelled_at is not None:
+        raise InvitationError(InvitationProblem.CANCELLED)
     if invitation.response_id is not None:
         existing = db.session.get(Response, invitation.response_id)
         if existing is not None and existing.status == ResponseStatus.SUBMITTED:
@@ -523,6 +529,8 @@ def redeem_invitation(
             db.session.delete(existing)
             db.session.flush()
     response = start_response(survey, language, now=now)
+    if invitation.address_id is not None:
+        response.stream = Stream.SAMPLE
     db.session.flush()
     claimed = db.session.execute(
         update(Invitation)

@@ -56,6 +56,7 @@ from ..models import (
 from . import ServiceError
 from .audit import record
 from .frames import ordered_questions, response_frame
+from .sampling import erase_addresses
 
 
 @dataclass
@@ -70,6 +71,8 @@ class RetentionOutcome:
     text_answers: int = 0
     aggregates: int = 0
     closed: bool = False
+    # Drawn addresses of the sample stream (personal data), deleted with their codes.
+    sample_addresses: int = 0
 
 
 @dataclass
@@ -169,6 +172,9 @@ def _apply(survey: Survey, outcome: RetentionOutcome) -> None:
         .where(Response.survey_id == survey.id)
         .execution_options(synchronize_session=False)
     )
+    # Addresses are personal data: they go with the answers, and their codes
+    # with them. The sample's seed and per-stratum counts stay (aggregates).
+    outcome.sample_addresses = erase_addresses(survey)
     if survey.status == SurveyStatus.OPEN:
         survey.status = SurveyStatus.CLOSED
     survey.retention_applied_at = datetime.now(UTC)
@@ -184,6 +190,7 @@ def _apply(survey: Survey, outcome: RetentionOutcome) -> None:
             "answers_deleted": outcome.answers,
             "text_answers_deleted": outcome.text_answers,
             "aggregates_kept": outcome.aggregates,
+            "sample_addresses_deleted": outcome.sample_addresses,
             "closed": outcome.closed,
         },
     )
