@@ -435,3 +435,16 @@ def test_a_district_sized_file_passes_the_request_cap(app, client, signed_in):
     # Other requests keep the service's cap.
     big = {"code": "x" * (app.config["MAX_CONTENT_LENGTH"] + 10)}
     assert client.post("/s/quick/invitation", data=big).status_code == 413
+
+
+def test_only_a_signed_in_officer_gets_the_larger_cap(app, client):
+    survey_id = setup(app)
+    content = address_file(45_000)
+    assert len(content) > app.config["MAX_CONTENT_LENGTH"]
+    anonymous = client.post(
+        f"/manage/surveys/{survey_id}/sample",
+        data={"file": (io.BytesIO(content), "addresses.csv"), "size": "5"},
+        content_type="multipart/form-data",
+    )
+    assert anonymous.status_code == 413
+    assert counts(app)[0] == 0

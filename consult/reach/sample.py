@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
 
 from ..extensions import db
 from ..models import Role, Survey
@@ -29,7 +29,9 @@ def _address_files_are_large(endpoint: str | None, values: dict[str, Any] | None
     larger than the service's request cap. URL value preprocessors run before
     every before-request hook, so the larger cap is in place before the CSRF
     check reads the form. It applies to this one upload only."""
-    if endpoint == "reach.sample" and request.method == "POST":
+    # Only a request carrying an officer session gets the larger cap, so an
+    # anonymous client cannot make the server read 25 MB before it is refused.
+    if endpoint == "reach.sample" and request.method == "POST" and session.get("sid"):
         request.max_content_length = service.MAX_FILE_BYTES + 64 * 1024
 
 
