@@ -283,36 +283,108 @@ def _text(font_name: str, size: float, x: float, y: float, gids: list[int]) -> s
     return f"BT /{font_name} {size:g} Tf 1 0 0 1 {x:.2f} {y:.2f} Tm <{hexed}> Tj ET\n"
 
 
-def _qr_image(link: str) -> str:
-    """The QR code as an inline one-bit image, one pixel per module with a
-    quiet zone, drawn at SLOTS.qr_size (sharp: PDF scales images without
-    smoothing unless asked)."""
-    # A fixed mask pattern: choosing the best of eight is most of segno's
-    # time (about 14 ms a code instead of 2), and any mask scans.
-    qr = segno.make(link, error="m", micro=False, mask=QR_MASK)
-    rows = [bytes(row) for row in qr.matrix]
-    size = len(rows)
-    border = 2
-    width = size + 2 * border
-    data = bytearray()
-    for y in range(-border, size + border):
-        bits = 0
-        row = rows[y] if 0 <= y < size else b""
-        for x in range(-border, size + border + (-width % 8)):
-            dark = 0 <= x < size and bool(row) and row[x] & 1
-            bits = (bits << 1) | (0 if dark else 1)
-        data += bits.to_bytes((width + 7) // 8, "big")
-    side = SLOTS.qr_size * MM
-    x = SLOTS.right_left * MM
-    y = PAGE_HEIGHT - (SLOTS.qr_top + SLOTS.qr_size) * MM
-    return (
-        f"q {side:.2f} 0 0 {side:.2f} {x:.2f} {y:.2f} cm "
-        f"BI /W {width} /H {width} /BPC 1 /CS /G /F /AHx ID {data.hex().upper()}> EI Q\n"
-    )
+class QrCodes:
+    """QR codes for links that differ only in their code, fast.
+
+    segno lays out and masks each symbol in pure Python (2 ms a code with a
+    fixed mask, 14 ms choosing one), which would be most of a 10,000-letter
+    mailing. Every link here has the same length and mode, so the symbol's
+    version, its fixed patterns, format information and the place of every
+    data bit are the same for all of them: they are taken once from segno,
+    and each code needs only segno's codewords (with error correction),
+    placed and masked with numpy. tests/test_letters.py checks the result
+    against segno's own symbol."""
+
+    def __init__(self, sample_link: str) -> None:
+        import numpy as np
+        from segno import consts, encoder
+
+        self.np, self.encoder, self.consts = np, encoder, consts
+        self.error = consts.ERROR_LEVEL_M
+        reference = segno.make(sample_link, error="m", micro=False, mask=QR_MASK, boost_error=False)
+        self.version = reference.version
+        self.length = len(sample_link)
+        self.base = np.array([list(row) for row in reference.matrix], dtype=np.uint8)
+        size = len(self.base)
+        skeleton = encoder.make_matrix(size, size)
+        encoder.add_finder_patterns(skeleton, size, size)
+        encoder.add_alignment_patterns(skeleton, size, size)
+        rows, cols = [], []
+        # The placement order of ISO/IEC 18004 7.7.3, as segno's add_codewords.
+        for right in range(size - 1, 0, -2):
+            if right <= 6:
+                right -= 1
+            for vertical in range(size):
+                for z in range(2):
+                    j = right - z
+                    upwards = ((right & 2) == 0) ^ (j < 6)
+                    i = (size - 1 - vertical) if upwards else vertical
+                    if skeleton[i][j] == 0x2:
+                        rows.append(i)
+                        cols.append(j)
+        self.rows, self.cols = np.array(rows), np.array(cols)
+        masks = encoder.get_data_mask_functions(False)
+        mask = masks[QR_MASK]
+        self.flip = np.array(
+            [1 if mask(i, j) else 0 for i, j in zip(rows, cols, strict=True)], dtype=np.uint8
+        )
+
+    def matrix(self, link: str) -> Any:
+        np, encoder = self.np, self.encoder
+        if len(link) != self.length:
+            return np.array(
+                [
+                    list(r)
+                    for r in segno.make(
+                        link, error="m", micro=False, mask=QR_MASK, boost_error=False
+                    ).matrix
+                ],
+                dtype=np.uint8,
+            )
+        buff = encoder.Buffer()
+        version_range = encoder.version_range(self.version)
+        for segment in encoder.prepare_data(link, None, None):
+            encoder.write_segment(buff, segment, None, version_range, False)
+        capacity = self.consts.SYMBOL_CAPACITY[self.version][self.error]  # type: ignore[index]
+        encoder.write_terminator(buff, capacity, None, len(buff))
+        encoder.write_padding_bits(buff, self.version, len(buff))
+        encoder.write_pad_codewords(buff, self.version, capacity, len(buff))
+        bits = encoder.make_final_message(self.version, self.error, buff).getbits()
+        data = np.zeros(len(self.rows), dtype=np.uint8)
+        data[: len(bits)] = np.frombuffer(bytes(bits), dtype=np.uint8)[: len(self.rows)]
+        out = self.base.copy()
+        out[self.rows, self.cols] = data ^ self.flip
+        return out
+
+    def image(self, link: str) -> str:
+        """The QR code as an inline one-bit image, one pixel per module with
+        a quiet zone, drawn at SLOTS.qr_size (sharp: PDF scales images
+        without smoothing unless asked)."""
+        np = self.np
+        matrix = self.matrix(link)
+        border = 2
+        padded = np.pad(matrix, border)
+        width = padded.shape[0]
+        row_bits = -(-width // 8) * 8
+        # 1 is white in DeviceGray; pad each row to whole bytes.
+        grey = np.ones((width, row_bits), dtype=np.uint8)
+        grey[:, :width] = 1 - padded
+        data = np.packbits(grey, axis=1).tobytes()
+        side = SLOTS.qr_size * MM
+        x = SLOTS.right_left * MM
+        y = PAGE_HEIGHT - (SLOTS.qr_top + SLOTS.qr_size) * MM
+        return (
+            f"q {side:.2f} 0 0 {side:.2f} {x:.2f} {y:.2f} cm "
+            f"BI /W {width} /H {width} /BPC 1 /CS /G /F /AHx ID {data.hex().upper()}> EI Q\n"
+        )
 
 
 def letter_part(
-    address: SampleAddress, code: str, link: str, fonts: tuple[LetterFont, LetterFont]
+    address: SampleAddress,
+    code: str,
+    link: str,
+    fonts: tuple[LetterFont, LetterFont],
+    qr: QrCodes,
 ) -> tuple[str, set[int], set[int]]:
     """One letter's own part of its front page as PDF operators, and the
     glyphs it uses of each face."""
@@ -332,7 +404,7 @@ def letter_part(
     ops.append(
         _text("FB", 17, SLOTS.right_left * MM, PAGE_HEIGHT - SLOTS.code_baseline * MM, code_gids)
     )
-    ops.append(_qr_image(link))
+    ops.append(qr.image(link))
     return "".join(ops), used_regular, set(code_gids)
 
 
@@ -423,9 +495,7 @@ def start(
             raise ServiceError("Make the first letters before any reminder")
         number = done[-1].number + 1
         if not recipients(survey, reminders=True):
-            raise ServiceError(
-                "Every code has been used or cancelled: there is nobody to remind"
-            )
+            raise ServiceError("Every code has been used or cancelled: there is nobody to remind")
     url = base_url_for_letters(base_url)
     key = f"{KIND}:{survey.id}:{number}"
     existing = jobs.find(key)
@@ -466,6 +536,7 @@ def make_letters(job: Job, checkpoint: Checkpoint) -> str:
     else:
         plan = json.loads(plan_data)
     fonts = letter_fonts()
+    qr = QrCodes(qr_link(base_url, survey, letter_code(survey.id, 0)))
     chunks = [plan[i : i + CHUNK] for i in range(0, len(plan), CHUNK)]
     stored = set(jobs.file_names(job, "part-"))
     for index, ids in enumerate(chunks):
@@ -483,7 +554,7 @@ def make_letters(job: Job, checkpoint: Checkpoint) -> str:
                 continue  # removed since the plan (the sample redrawn): nothing to print
             code = letter_code(survey.id, address.id)
             ops, regular, bold = letter_part(
-                address, code, qr_link(base_url, survey, code), fonts
+                address, code, qr_link(base_url, survey, code), fonts, qr
             )
             pages.append(ops)
             used_regular |= regular
@@ -533,7 +604,8 @@ def assemble(template: bytes, parts: list[dict[str, Any]], fonts: tuple[LetterFo
     reader = PdfReader(io.BytesIO(template))
     writer = PdfWriter()
     shared = [writer.add_page(page) for page in reader.pages]
-    pages_root = writer._pages.get_object()  # noqa: SLF001 - pypdf's page tree, pinned version
+    # pypdf's own page tree (a pinned version): letters' pages are added to it directly.
+    pages_root: Any = writer._pages.get_object()
     kids = pages_root["/Kids"]
     # The typeset pages leave the tree: letters use them through references.
     del kids[:]
@@ -551,7 +623,7 @@ def assemble(template: bytes, parts: list[dict[str, Any]], fonts: tuple[LetterFo
             NameObject("/Resources"): front["/Resources"],
         }
     )
-    form_ref = writer._add_object(form.flate_encode())  # noqa: SLF001
+    form_ref = writer._add_object(form.flate_encode())
     used = [
         sorted({g for p in parts for g in p["regular"]}),
         sorted({g for p in parts for g in p["bold"]}),
@@ -560,7 +632,7 @@ def assemble(template: bytes, parts: list[dict[str, Any]], fonts: tuple[LetterFo
         _embed_font(writer, font, gids, f"{tag}+{font.name}")
         for font, gids, tag in zip(fonts, used, ("CSLTRA", "CSLTRB"), strict=True)
     ]
-    resources = writer._add_object(  # noqa: SLF001
+    resources = writer._add_object(
         DictionaryObject(
             {
                 NameObject("/XObject"): DictionaryObject({NameObject("/T"): form_ref}),
@@ -582,30 +654,30 @@ def assemble(template: bytes, parts: list[dict[str, Any]], fonts: tuple[LetterFo
                 "/MediaBox": page["/MediaBox"],
             }
         )
-    parent = writer._pages  # noqa: SLF001
+    parent = writer._pages
     for part in parts:
         for ops in part["pages"]:
             stream = DecodedStreamObject()
             stream.set_data(b"q /T Do Q\n" + ops.encode("latin-1"))
-            page = DictionaryObject(
+            letter = DictionaryObject(
                 {
                     NameObject("/Type"): NameObject("/Page"),
                     NameObject("/Parent"): parent,
                     NameObject("/MediaBox"): media,
                     NameObject("/Resources"): resources,
-                    NameObject("/Contents"): writer._add_object(stream.flate_encode()),  # noqa: SLF001
+                    NameObject("/Contents"): writer._add_object(stream.flate_encode()),
                 }
             )
-            kids.append(writer._add_object(page))  # noqa: SLF001
+            kids.append(writer._add_object(letter))
             for back in back_pages:
-                page = DictionaryObject(
+                reverse = DictionaryObject(
                     {
                         NameObject("/Type"): NameObject("/Page"),
                         NameObject("/Parent"): parent,
                         **{NameObject(k): v for k, v in back.items()},
                     }
                 )
-                kids.append(writer._add_object(page))  # noqa: SLF001
+                kids.append(writer._add_object(reverse))
     pages_root[NameObject("/Count")] = NumberObject(len(kids))
     out = io.BytesIO()
     writer.write(out)
@@ -632,6 +704,8 @@ def _embed_font(writer: Any, font: LetterFont, gids: list[int], name: str) -> An
     options.notdef_outline = True
     options.layout_features = []
     options.hinting = False
+    # Unshaped Latin text needs no layout tables; cutting them takes seconds.
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "JSTF", "BASE", "MATH"]
     face = TTFont(font.path)
     subsetter = subset.Subsetter(options)
     subsetter.populate(gids=[0, *gids])
@@ -642,7 +716,7 @@ def _embed_font(writer: Any, font: LetterFont, gids: list[int], name: str) -> An
     file_stream = DecodedStreamObject()
     file_stream.set_data(data)
     file_stream[NameObject("/Length1")] = NumberObject(len(data))
-    file_ref = writer._add_object(file_stream.flate_encode())  # noqa: SLF001
+    file_ref = writer._add_object(file_stream.flate_encode())
     descriptor = DictionaryObject(
         {
             NameObject("/Type"): NameObject("/FontDescriptor"),
@@ -672,22 +746,22 @@ def _embed_font(writer: Any, font: LetterFont, gids: list[int], name: str) -> An
                     NameObject("/Supplement"): NumberObject(0),
                 }
             ),
-            NameObject("/FontDescriptor"): writer._add_object(descriptor),  # noqa: SLF001
+            NameObject("/FontDescriptor"): writer._add_object(descriptor),
             NameObject("/W"): widths,
             NameObject("/CIDToGIDMap"): NameObject("/Identity"),
         }
     )
     to_unicode = DecodedStreamObject()
     to_unicode.set_data(_to_unicode(font, gids))
-    return writer._add_object(  # noqa: SLF001
+    return writer._add_object(
         DictionaryObject(
             {
                 NameObject("/Type"): NameObject("/Font"),
                 NameObject("/Subtype"): NameObject("/Type0"),
                 NameObject("/BaseFont"): NameObject("/" + name),
                 NameObject("/Encoding"): NameObject("/Identity-H"),
-                NameObject("/DescendantFonts"): ArrayObject([writer._add_object(cid_font)]),  # noqa: SLF001
-                NameObject("/ToUnicode"): writer._add_object(to_unicode.flate_encode()),  # noqa: SLF001
+                NameObject("/DescendantFonts"): ArrayObject([writer._add_object(cid_font)]),
+                NameObject("/ToUnicode"): writer._add_object(to_unicode.flate_encode()),
             }
         )
     )
