@@ -127,8 +127,9 @@ def on_redis(app, monkeypatch):
     yield app
     with app.app_context():
         queue = jobs.queue()
-        queue.empty()
         queue.delete(delete_jobs=True)
+        for key in queue.connection.scan_iter(f"rq:*{queue.name}*"):
+            queue.connection.delete(key)
 
 
 def test_on_redis_a_worker_runs_the_queued_job(on_redis, app_context):
