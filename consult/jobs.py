@@ -92,8 +92,9 @@ def find(key: str) -> Job | None:
 
 def is_stale(job: Job, now: datetime | None = None) -> bool:
     """A running job whose checkpoint has not moved for JOBS_STALE_AFTER was
-    killed (a worker does not die quietly otherwise)."""
-    if job.status != JobStatus.RUNNING:
+    killed (a worker does not die quietly otherwise); a queued one that no
+    worker took up in that time was lost with Redis's records."""
+    if job.status not in (JobStatus.RUNNING, JobStatus.QUEUED):
         return False
     last = _aware(job.heartbeat_at or job.started_at or job.created_at)
     assert last is not None
@@ -128,6 +129,8 @@ def submit(
             return job
         job.status = JobStatus.QUEUED
         job.error = ""
+    # Queued now: staleness counts from here, not from an earlier run.
+    job.heartbeat_at = _now()
     db.session.commit()
     _dispatch(job)
     return job
@@ -182,6 +185,9 @@ def run(job_id: int) -> Job:
     if job is None:
         raise ServiceError(f"No job {job_id}")
     if job.status == JobStatus.DONE:
+        return job
+    if job.status == JobStatus.RUNNING and not is_stale(job):
+        # Another worker has it and is moving: a second run would only race it.
         return job
     function = REGISTRY.get(job.kind)
     if function is None:

@@ -105,6 +105,8 @@ def test_a_killed_worker_is_noticed_and_the_job_resumed(inline, app_context):
     db.session.add(fresh)
     db.session.commit()
     assert jobs.submit("count-test", survey, "count:4").status == "running"
+    # A worker handed a job another worker is running leaves it alone.
+    assert jobs.run(fresh.id).status == "running" and done_chunks == [2, 3, 4]
 
 
 def test_unknown_kind_is_refused(inline, app_context):
@@ -130,6 +132,18 @@ def on_redis(app, monkeypatch):
         queue.delete(delete_jobs=True)
         for key in queue.connection.scan_iter(f"rq:*{queue.name}*"):
             queue.connection.delete(key)
+
+
+def test_a_queued_job_no_worker_took_is_queued_again(on_redis, app_context):
+    survey = letters_survey()
+    job = jobs.submit("count-test", survey, "count:lost")
+    queue = jobs.queue()
+    queue.empty()  # Redis lost its records
+    job.heartbeat_at = datetime.now(UTC) - timedelta(hours=1)
+    db.session.commit()
+    assert jobs.is_stale(job)
+    assert jobs.submit("count-test", survey, "count:lost").id == job.id
+    assert queue.count == 1
 
 
 def test_on_redis_a_worker_runs_the_queued_job(on_redis, app_context):
