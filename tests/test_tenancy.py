@@ -23,6 +23,8 @@ from consult.models import (
     AuditEvent,
     BenchmarkSet,
     Invitation,
+    Job,
+    JobFile,
     Membership,
     PartnerOrganisation,
     Partnership,
@@ -106,6 +108,18 @@ def build_tenant(app: Flask, accounts: Any, slug: str) -> dict[str, Any]:
         decision = PriorityDecision(survey_id=survey.id, kind="acknowledged", user_id=admin.id)
         invitation = Invitation(survey_id=survey.id, code_hash=f"{slug}-invitation-hash")
         db.session.add_all([scheme, decision, invitation])
+        # A finished letters job with its PDF: the download must stay A's.
+        job = Job(
+            kind="letters",
+            survey_id=survey.id,
+            key=f"letters:{slug}:1",
+            status="done",
+            result="file:letters.pdf",
+            params={"wave": 1},
+        )
+        db.session.add(job)
+        db.session.flush()
+        db.session.add(JobFile(job_id=job.id, name="letters.pdf", data=b"%PDF " + MARKER.encode()))
         event = AuditEvent(
             partnership_id=partnership.id, user_id=admin.id, action="survey_opened", target=MARKER
         )
@@ -140,6 +154,7 @@ def build_tenant(app: Flask, accounts: Any, slug: str) -> dict[str, Any]:
             "entry_id": text.id,
             "event_id": event.id,
             "answer_id": response.answers[0].id,
+            "job_id": job.id,
         }
         db.session.commit()
     return {"ids": ids, "admin": admin_email, "slug": slug, "tag": tag}
