@@ -107,6 +107,7 @@ def submit(
     """The job for `key`, created and started once. Asking again returns the
     same job: queued, running or done as it is; a failed job, or one whose
     worker was killed, is started again and continues from its checkpoint."""
+    _load_kinds()
     if kind not in REGISTRY:
         raise ServiceError(f"Unknown kind of job {kind!r}")
     job = find(key)
@@ -230,7 +231,8 @@ def _fail(job_id: int, message: str) -> Job:
 
 
 def _load_kinds() -> None:
-    # Job functions register themselves when their module is imported.
+    # Job functions register themselves when their module is imported; a
+    # worker imports them here, so a new kind of job adds its module here.
     from .services import letters  # noqa: F401
 
 
