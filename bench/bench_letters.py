@@ -28,6 +28,7 @@ import argparse
 import io
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -277,6 +278,7 @@ def main() -> int:
         )
         print(f"  target 10,000 under 60 s: {'PASS' if seconds * 10_000 / count < 60 else 'MISS'}")
     ok = kill_test(url, app, kill_id, args.kill_letters)
+    shutil.rmtree(workdir, ignore_errors=True)
     return 0 if ok else 1
 
 
