@@ -87,6 +87,19 @@ class Config:
     SIGN_IN_THROTTLE_WINDOW = timedelta(hours=1)
     # A set-password link an administrator hands on works once, for this long.
     SET_PASSWORD_LINK_LIFETIME = timedelta(hours=_int("SET_PASSWORD_LINK_HOURS", 72, minimum=1))
+    # Background jobs (letters, results for large surveys, large exports) go
+    # on an RQ queue in Redis, run by `flask --app wsgi consult worker`; with
+    # no REDIS_URL (the embedded default, `make run`) they run inline in the
+    # request or command that asks for them, so nothing else need be running.
+    JOBS_INLINE = _bool("JOBS_INLINE", REDIS_URL is None)
+    JOBS_QUEUE = os.environ.get("JOBS_QUEUE", "consult")
+    # A running job whose checkpoint has not moved for this long was killed:
+    # asking for it again resumes it.
+    JOBS_STALE_AFTER = timedelta(minutes=_int("JOBS_STALE_MINUTES", 10, minimum=1))
+    # The address residents reach the service at, printed in letters' links
+    # and QR codes; pages that generate letters use the address they were
+    # reached at when this is unset.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
 
 
 class DevelopmentConfig(Config):

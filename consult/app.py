@@ -125,6 +125,11 @@ def _validate_config(app: Flask) -> None:
     redis_url = cfg.get("REDIS_URL")
     if redis_url and urlsplit(redis_url).scheme not in {"redis", "rediss", "unix"}:
         raise ConfigError(f"REDIS_URL must be a redis:// or rediss:// URL, not {redis_url!r}")
+    if not cfg.get("JOBS_INLINE", True) and not redis_url:
+        raise ConfigError(
+            "JOBS_INLINE is off but REDIS_URL is not set: background jobs need Redis "
+            "(set REDIS_URL, or JOBS_INLINE=1 to run jobs in the request)"
+        )
     languages = [code.strip() for code in cfg.get("CONSULT_LANGUAGES", []) if code.strip()]
     unknown = [code for code in languages if code not in LANGUAGES]
     if unknown or not languages:

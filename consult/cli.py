@@ -438,6 +438,10 @@ def register_cli(app: Flask) -> None:
 
     register_import_commands(consult)
 
+    from .cli_jobs import register_job_commands
+
+    register_job_commands(consult)
+
 
 def _partnership(slug: str) -> Partnership:
     partnership = db.session.scalars(select(Partnership).filter_by(slug=slug)).first()

@@ -26,6 +26,7 @@ from .vocabulary import (
     SPECIAL_CATEGORY_VARIABLES,
     Audience,
     Channel,
+    JobStatus,
     OptionKind,
     QuestionType,
     ResponseStatus,
@@ -788,4 +789,81 @@ class ResultsCache(Model):
     # weighting pages render (no respondent-level answers).
     payload: Mapped[bytes] = mapped_column(sa.LargeBinary)
     seconds: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class Job(Model):
+    """A piece of background work (letters, results for a large survey, a large
+    export), run on RQ over Redis or inline (consult.jobs). Its idempotency key
+    makes a second request for the same work find this row, and its progress
+    is the checkpoint a rerun after a killed worker continues from."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # A kind registered in consult.jobs (e.g. "letters").
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    # The partnership's scope comes through the survey (owned_or_404 on it).
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey.id", ondelete="CASCADE"), index=True
+    )
+    # One job per piece of work, e.g. "letters:<survey>:<wave>".
+    key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    params: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # A consult.vocabulary.JobStatus: queued, running, done, failed.
+    status: Mapped[str] = mapped_column(sa.String(10), default=JobStatus.QUEUED)
+    progress: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)
+    # What went wrong, in words that name no resident or address.
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    # Where the result is: "file:<name>" for a JobFile of this job, or a
+    # reference the job's kind understands.
+    result: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Moved at every checkpoint: a running job that stops moving was killed.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class JobFile(Model):
+    """A file a job made, kept in the database so every app server can hand it
+    out: its checkpointed parts while it runs, its result when done."""
+
+    __table_args__ = (sa.UniqueConstraint("job_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(sa.ForeignKey("job.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+
+class LetterSettings(Model):
+    """What an officer writes on a survey's letters: why we ask, and how to ask
+    for a paper questionnaire. Empty means the default wording."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey.id", ondelete="CASCADE"), unique=True
+    )
+    why: Mapped[str] = mapped_column(sa.Text, default="")
+    contact: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class LetterWave(Model):
+    """One mailing of the sample stream's letters: wave 1 the first letters,
+    2, 3 ... the reminders. Response rate per wave counts the responses
+    submitted between its date and the next wave's."""
+
+    __table_args__ = (sa.UniqueConstraint("survey_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("survey.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column()
+    # A consult.vocabulary.LetterKind: "first" or "reminder".
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    count: Mapped[int] = mapped_column(default=0)
+    job_id: Mapped[int | None] = mapped_column(sa.ForeignKey("job.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)

@@ -238,3 +238,19 @@ STATUS_TAGS: dict[str, str] = {
     "in_line": "govuk-tag--green",
     "cant_tell": "govuk-tag--grey",
 }
+
+
+class JobStatus(enum.StrEnum):
+    """Where a background job is (consult.jobs)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class LetterKind(enum.StrEnum):
+    """A wave of letters to the sample stream's addresses."""
+
+    FIRST = "first"
+    REMINDER = "reminder"

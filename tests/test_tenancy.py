@@ -24,6 +24,8 @@ from consult.models import (
     AuditEvent,
     BenchmarkSet,
     Invitation,
+    Job,
+    JobFile,
     Membership,
     OutreachChannel,
     PartnerOrganisation,
@@ -116,6 +118,18 @@ def build_tenant(app: Flask, accounts: Any, slug: str) -> dict[str, Any]:
             token=f"{tag[:5]}chan",
         )
         db.session.add(channel)
+        # A finished letters job with its PDF: the download must stay A's.
+        job = Job(
+            kind="letters",
+            survey_id=survey.id,
+            key=f"letters:{slug}:1",
+            status="done",
+            result="file:letters.pdf",
+            params={"wave": 1},
+        )
+        db.session.add(job)
+        db.session.flush()
+        db.session.add(JobFile(job_id=job.id, name="letters.pdf", data=b"%PDF " + MARKER.encode()))
         event = AuditEvent(
             partnership_id=partnership.id, user_id=admin.id, action="survey_opened", target=MARKER
         )
@@ -170,6 +184,7 @@ def build_tenant(app: Flask, accounts: Any, slug: str) -> dict[str, Any]:
             "answer_id": response.answers[0].id,
             "channel_id": channel.id,
             "address_id": address.id,
+            "job_id": job.id,
         }
         db.session.commit()
     return {"ids": ids, "admin": admin_email, "slug": slug, "tag": tag}

@@ -1,5 +1,140 @@
-"""Reach: letters pages (see consult/reach/__init__.py)."""
+"""Reach: letters pages (see consult/reach/__init__.py). The officer makes
+the first letters and reminders for the drawn addresses as a background
+job, follows its progress, and downloads the PDF."""
 
 from __future__ import annotations
 
-from . import bp  # noqa: F401
+from typing import Any
+
+from flask import Response as FlaskResponse
+from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+
+from .. import jobs
+from ..extensions import db
+from ..models import Job, Role, Survey
+from ..security import owned_or_404, role_required
+from ..services import ServiceError
+from ..services import letters as service
+from ..services.audit import record
+from ..vocabulary import JobStatus
+from . import bp
+
+
+def _job(survey: Survey, job_id: int) -> Job:
+    job = db.session.get(Job, job_id)
+    if job is None or job.survey_id != survey.id or job.kind != service.KIND:
+        abort(404)
+    return job
+
+
+def _page(survey: Survey, *, errors: dict[str, str] | None = None, values: Any = None) -> Any:
+    found = service.settings(survey)
+    active = service.active_job(survey)
+    return render_template(
+        "reach/letters.html",
+        survey=survey,
+        has_sample=service.has_sample(survey),
+        unused=len(service.recipients(survey, reminders=True)),
+        waves=service.wave_rates(survey),
+        jobs=service.jobs_for(survey),
+        active=active,
+        active_json=jobs.as_json(active) if active else None,
+        default_why=service.DEFAULT_WHY,
+        paper=service.paper_line(survey, found.contact),
+        values=values or {"why": found.why, "contact": found.contact},
+        errors=errors or {},
+        JobStatus=JobStatus,
+    ), (400 if errors else 200)
+
+
+@bp.route("/<int:survey_id>/letters")
+@role_required(Role.OFFICER)
+def letters_page(survey_id: int) -> Any:
+    return _page(owned_or_404(Survey, survey_id))
+
+
+@bp.route("/<int:survey_id>/letters/wording", methods=["POST"])
+@role_required(Role.OFFICER)
+def letters_wording(survey_id: int) -> Any:
+    survey = owned_or_404(Survey, survey_id)
+    values = {"why": request.form.get("why", ""), "contact": request.form.get("contact", "")}
+    try:
+        service.save_settings(survey, why=values["why"], contact=values["contact"])
+    except ServiceError as error:
+        db.session.rollback()
+        return _page(survey, errors={error.field or "why": error.message}, values=values)
+    record(
+        "letter_wording_changed",
+        partnership_id=survey.partnership_id,
+        user_id=g.user.id,
+        target=f"survey:{survey.id}",
+    )
+    db.session.commit()
+    flash("Letter wording saved: the next letters you make use it.", "success")
+    return redirect(url_for("reach.letters_page", survey_id=survey.id))
+
+
+@bp.route("/<int:survey_id>/letters/make", methods=["POST"])
+@role_required(Role.OFFICER)
+def letters_make(survey_id: int) -> Any:
+    survey = owned_or_404(Survey, survey_id)
+    reminders = request.form.get("kind") == "reminders"
+    try:
+        started = service.start(survey, reminders=reminders, user_id=g.user.id)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("reach.letters_page", survey_id=survey.id))
+    job = started.job
+    if started.already and job.status == JobStatus.DONE:
+        flash("These letters were already made: download them below.", "info")
+    elif started.already:
+        flash("Letters are already being made for this survey: this is that job.", "info")
+    else:
+        record(
+            "letters_requested",
+            partnership_id=survey.partnership_id,
+            user_id=g.user.id,
+            target=f"survey:{survey.id}",
+            details={"wave": job.params.get("wave"), "job": job.id},
+        )
+        db.session.commit()
+        if job.status == JobStatus.FAILED:
+            flash(f"The letters could not be made: {job.error}", "error")
+        elif job.status == JobStatus.DONE:
+            flash(f"{job.total:,} letters are ready to download.", "success")
+    return redirect(url_for("reach.letters_page", survey_id=survey.id))
+
+
+@bp.route("/<int:survey_id>/letters/jobs/<int:job_id>.json")
+@role_required(Role.OFFICER)
+def letters_job_json(survey_id: int, job_id: int) -> Any:
+    """The job's progress, for the page's refresh script."""
+    survey = owned_or_404(Survey, survey_id)
+    return jsonify(jobs.as_json(_job(survey, job_id)))
+
+
+@bp.route("/<int:survey_id>/letters/jobs/<int:job_id>/letters.pdf")
+@role_required(Role.OFFICER)
+def letters_download(survey_id: int, job_id: int) -> Any:
+    survey = owned_or_404(Survey, survey_id)
+    job = _job(survey, job_id)
+    pdf = jobs.result_file(job)
+    if pdf is None:
+        flash("Those letters are not ready yet.", "error")
+        return redirect(url_for("reach.letters_page", survey_id=survey.id))
+    record(
+        "letters_downloaded",
+        partnership_id=survey.partnership_id,
+        user_id=g.user.id,
+        target=f"survey:{survey.id}",
+        details={"job": job.id},
+    )
+    db.session.commit()
+    wave = job.params.get("wave", 1)
+    name = f"{survey.slug}-letters-{'first' if wave == 1 else f'reminder-{int(wave) - 1}'}.pdf"
+    return FlaskResponse(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

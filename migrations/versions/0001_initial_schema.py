@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-05 03:17:57.829910
+Create Date: 2026-12-05 03:30:45.087506
 
 """
 
@@ -330,6 +330,53 @@ def upgrade():
         )
 
     op.create_table(
+        "job",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("survey_id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("progress", sa.Integer(), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("result", sa.String(length=200), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_job_created_by_id_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["survey_id"], ["survey.id"], name=op.f("fk_job_survey_id_survey"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job")),
+        sa.UniqueConstraint("key", name=op.f("uq_job_key")),
+    )
+    with op.batch_alter_table("job", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_job_survey_id"), ["survey_id"], unique=False)
+
+    op.create_table(
+        "letter_settings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("survey_id", sa.Integer(), nullable=False),
+        sa.Column("why", sa.Text(), nullable=False),
+        sa.Column("contact", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["survey_id"],
+            ["survey.id"],
+            name=op.f("fk_letter_settings_survey_id_survey"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_letter_settings")),
+        sa.UniqueConstraint("survey_id", name=op.f("uq_letter_settings_survey_id")),
+    )
+    op.create_table(
         "outreach_channel",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("survey_id", sa.Integer(), nullable=False),
@@ -584,6 +631,46 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_weighting_scheme_survey_id"), ["survey_id"], unique=False
         )
+
+    op.create_table(
+        "job_file",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("job_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["job_id"], ["job.id"], name=op.f("fk_job_file_job_id_job"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_file")),
+        sa.UniqueConstraint("job_id", "name", name=op.f("uq_job_file_job_id_name")),
+    )
+    with op.batch_alter_table("job_file", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_job_file_job_id"), ["job_id"], unique=False)
+
+    op.create_table(
+        "letter_wave",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("survey_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("job_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["job_id"], ["job.id"], name=op.f("fk_letter_wave_job_id_job"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["survey_id"],
+            ["survey.id"],
+            name=op.f("fk_letter_wave_survey_id_survey"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_letter_wave")),
+        sa.UniqueConstraint("survey_id", "number", name=op.f("uq_letter_wave_survey_id_number")),
+    )
+    with op.batch_alter_table("letter_wave", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_letter_wave_survey_id"), ["survey_id"], unique=False)
 
     op.create_table(
         "question",
@@ -970,6 +1057,14 @@ def downgrade():
 
     op.drop_table("response")
     op.drop_table("question")
+    with op.batch_alter_table("letter_wave", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_letter_wave_survey_id"))
+
+    op.drop_table("letter_wave")
+    with op.batch_alter_table("job_file", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_job_file_job_id"))
+
+    op.drop_table("job_file")
     with op.batch_alter_table("weighting_scheme", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_weighting_scheme_survey_id"))
 
@@ -1002,6 +1097,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_outreach_channel_survey_id"))
 
     op.drop_table("outreach_channel")
+    op.drop_table("letter_settings")
+    with op.batch_alter_table("job", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_job_survey_id"))
+
+    op.drop_table("job")
     with op.batch_alter_table("address_sample", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_address_sample_survey_id"))
 
