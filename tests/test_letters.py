@@ -380,3 +380,43 @@ def test_command_without_sample_fails_clearly(app, tmp_path):
     assert not (tmp_path / "x.pdf").exists()
     result = runner.invoke(args=["consult", "letters", "nope", "--out", str(tmp_path / "x.pdf")])
     assert "No survey called 'nope'" in result.output
+
+
+def test_monitor_shows_response_rates_per_stratum_and_wave(client, signed_in, app):
+    signed_in("officer")
+    survey_id = _survey_with_sample(app, count=4)
+    client.post_form(
+        f"/manage/surveys/{survey_id}/letters/make",
+        {"kind": "first"},
+        token_from=f"/manage/surveys/{survey_id}/letters",
+    )
+    with app.app_context():
+        invitation = db.session.scalars(sa.select(Invitation).order_by(Invitation.id)).first()
+        assert invitation is not None
+        submit(invitation)
+        db.session.commit()
+    page = client.get(f"/manage/surveys/{survey_id}/fieldwork").get_data(as_text=True)
+    assert 'id="sample-rates"' in page and 'id="wave-rates"' in page
+    rates = re.search(r'id="sample-rates".*?</table>', page, re.S)
+    assert rates is not None and "25.0%" in rates.group(0)
+    live = client.get(f"/manage/surveys/{survey_id}/fieldwork.json").get_json()
+    assert live["sample"][-1] == {
+        "stratum": "Total",
+        "drawn": 4,
+        "started": 1,
+        "submitted": 1,
+        "cancelled": 0,
+        "rate": 0.25,
+    }
+    assert live["waves"] == [{"wave": 1, "kind": "first", "letters": 4, "responses": 1}]
+
+
+def test_monitor_of_a_survey_without_a_sample_shows_no_sample_tables(client, signed_in, app):
+    signed_in("officer")
+    with app.app_context():
+        survey = letters_survey()
+        db.session.commit()
+        survey_id = survey.id
+    page = client.get(f"/manage/surveys/{survey_id}/fieldwork").get_data(as_text=True)
+    assert 'id="sample-rates"' not in page
+    assert client.get(f"/manage/surveys/{survey_id}/fieldwork.json").get_json()["sample"] is None

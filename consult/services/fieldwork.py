@@ -23,7 +23,9 @@ from .benchmarks import benchmark_records, current_benchmarks
 from .content import SurveyTexts
 from .counts import response_counts
 from .frames import demographic_frame, ordered_questions
+from .letters import WaveRate, wave_rates
 from .outreach import OutreachView, add_reach, channel_counts
+from .sampling import SampleSummary, sample_summary
 
 
 @dataclass
@@ -53,6 +55,10 @@ class Monitor:
     updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     # Per outreach channel, what it brought in and which missing groups it reached.
     outreach: OutreachView | None = None
+    # The sample stream's response rate per stratum and per wave of letters
+    # (None and [] for a survey without a sample).
+    sample_rates: SampleSummary | None = None
+    wave_rates: list[WaveRate] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +71,23 @@ class Monitor:
             "benchmark_version": self.benchmark_version,
             "missing_voices": self.missing_voices,
             "outreach": self.outreach.as_json() if self.outreach else None,
+            "sample": [
+                {
+                    "stratum": r.stratum,
+                    "drawn": r.drawn,
+                    "started": r.started,
+                    "submitted": r.submitted,
+                    "cancelled": r.cancelled,
+                    "rate": r.rate,
+                }
+                for r in [*self.sample_rates.strata, self.sample_rates.total]
+            ]
+            if self.sample_rates
+            else None,
+            "waves": [
+                {"wave": w.number, "kind": w.kind, "letters": w.letters, "responses": w.responses}
+                for w in self.wave_rates
+            ],
             "updated_at": self.updated_at.isoformat(timespec="seconds"),
         }
 
@@ -110,6 +133,8 @@ def monitor(survey: Survey) -> Monitor:
     result.by_channel = _grouped(survey, Response.channel)
     result.by_language = _grouped(survey, Response.language)
     result.outreach = channel_counts(survey)
+    result.sample_rates = sample_summary(survey)
+    result.wave_rates = wave_rates(survey) if result.sample_rates else []
     if not any(q.demographic for q in survey.questions):
         result.notes.append(
             "No question has a demographic role yet, so responses cannot be compared with the "

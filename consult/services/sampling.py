@@ -439,14 +439,6 @@ def has_sample(survey: Survey) -> bool:
     )
 
 
-def letter_url(survey: Survey, code: str) -> str:
-    """The short link for a letter's QR code: the code in the fragment, which
-    the browser keeps to itself (see `respond.letter`)."""
-    from flask import url_for
-
-    return url_for("respond.letter", slug=survey.slug, _external=True) + "#code=" + code
-
-
 def draw_addresses(
     survey: Survey,
     content: str | bytes,
