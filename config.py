@@ -96,6 +96,10 @@ class Config:
     # A running job whose checkpoint has not moved for this long was killed:
     # asking for it again resumes it.
     JOBS_STALE_AFTER = timedelta(minutes=_int("JOBS_STALE_MINUTES", 10, minimum=1))
+    # A survey with at least this many submitted responses has its results
+    # computed by a background job (when jobs are not inline): the page says
+    # they are being computed instead of holding a request for seconds.
+    RESULTS_JOB_MIN_RESPONSES = _int("RESULTS_JOB_MIN_RESPONSES", 20000, minimum=1)
     # The address residents reach the service at, printed in letters' links
     # and QR codes; pages that generate letters use the address they were
     # reached at when this is unset.

@@ -14,10 +14,20 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from ..extensions import db
-from ..models import Role, Survey
+from ..models import Job, Role, Survey
 from ..security import has_role, owned_or_404, role_required
 from ..services import ServiceError
 from ..services.benchmarks import current_benchmarks
@@ -39,7 +49,7 @@ from ..services.results import (
     variable_name,
     weightable_variables,
 )
-from ..services.results.cache import page_results
+from ..services.results.background import results_or_job
 from ..services.results.streams import (
     COMBINED_STATEMENT,
     STREAM_NAMES,
@@ -159,9 +169,22 @@ def _context(survey: Survey) -> tuple[SurveyResults, DecisionStatus]:
 def _page_context(survey: Survey) -> tuple[SurveyResults, DecisionStatus]:
     """For pages that show no respondent-level figures: the results computed
     once and shared by every app server (see services.results.cache)."""
-    results = page_results(survey, stream=chosen_stream(survey))
-    db.session.commit()
+    results = _results_or_computing_page(survey)
     return results, decision_status(survey, results)
+
+
+def _results_or_computing_page(survey: Survey) -> SurveyResults:
+    """The shared results; for a large survey whose results a background job
+    is still computing, the request ends here with a page that says so and
+    looks again in a few seconds."""
+    found = results_or_job(survey, stream=chosen_stream(survey))
+    db.session.commit()
+    if isinstance(found, Job):
+        page, status = _render("results/computing.html", survey, 202, job=found)
+        response = make_response(page, status)
+        response.headers["Retry-After"] = "5"
+        abort(response)
+    return found
 
 
 @bp.route("/<int:survey_id>/results")
@@ -284,8 +307,7 @@ def _weighting_page(
     form: dict[str, Any] | None,
     http_status: int = 200,
 ):
-    results = page_results(survey, stream=chosen_stream(survey))
-    db.session.commit()
+    results = _results_or_computing_page(survey)
     benchmark_set = current_benchmarks(survey.partnership_id)
     scheme = current_scheme(survey)
     if form is None:
