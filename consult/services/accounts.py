@@ -103,12 +103,10 @@ def authenticate(email: str, password: str, *, address: str) -> SignInResult:
         throttle.failed([pair, per_address], window=window, ceiling=cfg["LOGIN_LOCKOUT"])
         if user is not None:
             record("sign_in_failed", partnership_id=None, user_id=user.id)
-        db.session.commit()
         return SignInResult(None, GENERIC_SIGN_IN_ERROR)
     throttle.succeeded([pair])
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    db.session.commit()
     return SignInResult(user)
 
 

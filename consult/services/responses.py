@@ -388,7 +388,6 @@ def submit(response: Response, *, now: datetime | None = None) -> SubmitResult:
         .execution_options(synchronize_session=False)
     )
     won = result.rowcount == 1  # type: ignore[attr-defined]
-    db.session.commit()
     db.session.refresh(response)
     return SubmitResult(response, submitted_now=won)
 
@@ -472,7 +471,6 @@ def purge_expired(now: datetime | None = None) -> int:
 
         db.session.execute(delete(Answer).where(Answer.response_id.in_(ids)))
         db.session.execute(delete(Response).where(Response.id.in_(ids)))
-    db.session.commit()
     return len(ids)
 
 

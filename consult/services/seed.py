@@ -195,7 +195,6 @@ def seed_demo(password: str | None = None, responses: bool = True) -> SeedReport
         added = seed_demo_responses(survey)
         if added:
             report.created.append(f"{added} demo responses (biased, as inspections found)")
-    db.session.commit()
     return report
 
 
