@@ -21,7 +21,6 @@ LARGE_MODULES = {
     "models.py": "the schema, read as one picture of the tables and their relations",
     "question_bank.py": "the bank's loader and validator: one file format, one set of rules",
     "services/answers.py": "one answer per question type, parsed and stored: a table of types",
-    "services/builder.py": "the builder's editing rules, which share their locking and text checks",
     "services/demo_responses.py": "one generator of a biased demo sample, parameter tables mostly",
     "services/importing.py": "one import (responses from a spreadsheet), validated all or nothing",
     "services/question_results.py": "one result per question type, a table of types",
