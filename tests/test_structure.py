@@ -77,3 +77,36 @@ def test_no_module_is_large_without_a_reason():
 def test_every_large_module_has_a_reason():
     assert all(reason.strip() for reason in LARGE_MODULES.values())
     assert all((PACKAGE / name).exists() for name in LARGE_MODULES)
+
+
+def test_a_unit_of_work_commits_or_keeps_the_refusal(app_context):
+    """The view's one owner of the transaction: a finished block is
+    committed; a refused one is rolled back and its message kept for the
+    page; any other error is not swallowed."""
+    import pytest
+    import sqlalchemy as sa
+
+    from consult.extensions import db
+    from consult.models import Partnership
+    from consult.services import ServiceError
+    from consult.services.accounts import create_partnership
+    from consult.unit_of_work import UnitOfWork
+
+    def names() -> set[str]:
+        return set(db.session.scalars(sa.select(Partnership.slug)))
+
+    with UnitOfWork() as work:
+        create_partnership("kept", "Kept CSP")
+    assert work.ok and work.errors() == {}
+    db.session.remove()  # another request: only committed rows remain
+    assert "kept" in names()
+
+    with UnitOfWork() as refused:
+        create_partnership("dropped", "Dropped CSP")
+        raise ServiceError("Enter a name", field="name")
+    assert not refused.ok
+    assert refused.errors(prefix="partner-") == {"partner-name": "Enter a name"}
+    assert "dropped" not in names()
+
+    with pytest.raises(KeyError), UnitOfWork():
+        raise KeyError("not a refusal")
