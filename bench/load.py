@@ -73,10 +73,12 @@ def prepare_database(url: str) -> None:
     with app.app_context():
         from flask_migrate import upgrade
 
+        from consult.extensions import db
         from consult.services.seed import seed_demo
 
         upgrade()
         seed_demo("load benchmark password")
+        db.session.commit()
 
 
 def _app(url: str):  # type: ignore[no-untyped-def]

@@ -17,10 +17,16 @@ from config import BASE_DIR, INSTANCE_DIR, Config, config_for
 
 from .errors import ConfigError, register_error_handlers
 from .extensions import babel, csrf, db, limiter, migrate
-from .i18n import DEFAULT_LANGUAGE, LANGUAGES, best_match, direction, language_name
+from .i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGE_COOKIE,
+    LANGUAGES,
+    best_match,
+    direction,
+    language_name,
+)
 from .wording import category_label
 
-LANGUAGE_COOKIE = "consult_lang"
 # Officer pages are written in English; resident pages follow the resident.
 ENGLISH_ONLY_BLUEPRINTS = {
     "build",

@@ -146,6 +146,7 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException("seed-demo refuses to run in the production configuration")
         try:
             report = seed_demo(os.environ.get("CONSULT_DEMO_PASSWORD") or None)
+            db.session.commit()
         except ServiceError as error:
             db.session.rollback()
             raise click.ClickException(f"CONSULT_DEMO_PASSWORD: {error.message}") from None
@@ -210,12 +211,16 @@ def register_cli(app: Flask) -> None:
         """Delete raw responses of surveys past their retention date, keeping aggregates."""
         from .services.retention import apply_retention
 
-        report = apply_retention(dry_run=dry_run)
+        # Each survey is its own transaction: a failure leaves that survey
+        # whole and the ones before it done.
+        report = apply_retention(dry_run=dry_run, commit=db.session.commit)
         if not dry_run:
             # Abandoned responses past their resume period go in the same nightly run.
             from .services.responses import purge_expired
 
-            click.echo(f"Deleted {purge_expired()} unsubmitted responses past their resume period.")
+            purged = purge_expired()
+            db.session.commit()
+            click.echo(f"Deleted {purged} unsubmitted responses past their resume period.")
         if not report.surveys:
             click.echo("No survey is past its retention date with responses to delete.")
         verb = "Would delete" if dry_run else "Deleted"

@@ -6,6 +6,8 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
+from .services import ServiceError
+
 
 class BaseForm(FlaskForm):
     """A form whose errors can be listed in the GOV.UK error summary."""
@@ -21,6 +23,14 @@ class BaseForm(FlaskForm):
                 message = next(iter(message.values()))[0]
             items.append({"text": str(message), "href": f"#{field.id}"})
         return items
+
+    def refuse(self, error: ServiceError | None, default: str) -> None:
+        """Show a service's refusal on the field it names, or on `default`
+        when it names none of this form's fields."""
+        if error is None:
+            return
+        field = self._fields.get(error.field or default) or self._fields[default]
+        field.errors = [error.message]
 
 
 def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:

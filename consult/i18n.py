@@ -42,6 +42,8 @@ LANGUAGES: dict[str, Language] = {
 }
 
 DEFAULT_LANGUAGE = "en"
+# The cookie that remembers a resident's chosen language across surveys.
+LANGUAGE_COOKIE = "consult_lang"
 
 
 def get_language(code: str | None) -> Language | None:

@@ -246,6 +246,7 @@ def demo(app: Flask) -> dict[str, Any]:
 
     with app.app_context():
         seed_demo(PASSWORD, responses=False)
+        db.session.commit()
         survey = db.session.scalars(sa.select(Survey).filter_by(slug="feeling-safe")).one()
         return {
             "survey_id": survey.id,

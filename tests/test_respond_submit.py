@@ -106,6 +106,7 @@ def test_racing_submissions_in_two_threads_store_exactly_one(app):
                 response = db.session.get(Response, response_id)
                 barrier.wait(timeout=10)
                 outcomes.append(submit(response).submitted_now)
+                db.session.commit()
                 db.session.remove()
         except BaseException as error:  # noqa: BLE001 - reported below
             errors.append(error)

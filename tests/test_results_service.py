@@ -55,6 +55,7 @@ def seed_demo_with_responses(app) -> dict[str, Any]:
     clear_cache()
     with app.app_context():
         seed_demo(PASSWORD)
+        db.session.commit()
         survey = db.session.scalars(sa.select(Survey).filter_by(slug="feeling-safe")).one()
         return {"survey_id": survey.id, "partnership_id": survey.partnership_id}
 

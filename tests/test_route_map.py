@@ -52,3 +52,16 @@ def test_the_check_bites_on_an_unprotected_route(database_url):
     assert any("neither @public nor @role_required" in p for p in problems)
     assert any("not kebab-case" in p for p in problems)
     assert any("survey_id is not typed" in p for p in problems)
+
+
+def test_changes_need_an_officer_on_the_route_itself(app):
+    """A page viewers may read and officers change has a separate POST view
+    with its own role check: a check hidden in the view's body is invisible
+    here, and easy to lose."""
+    from consult.models import Role
+
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/manage") or "POST" not in (rule.methods or ()):
+            continue
+        role = getattr(app.view_functions[rule.endpoint], "_consult_role", None)
+        assert role != Role.VIEWER, f"{rule.rule} ({rule.endpoint}) accepts POST from viewers"

@@ -3,6 +3,8 @@ page), and for administrators, users, partner organisations and the audit log.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Blueprint,
     abort,
@@ -15,31 +17,29 @@ from flask import (
     url_for,
 )
 from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovTextInput
-from sqlalchemy import select
 from wtforms import EmailField, RadioField, StringField
 from wtforms.validators import DataRequired, Length
 
 from ..extensions import db
 from ..forms import BaseForm, choices
-from ..models import (
-    AuditEvent,
-    Membership,
-    PartnerOrganisation,
-    Role,
-    Survey,
-    User,
-)
+from ..models import Membership, Role, Survey
 from ..security import current_partnership, owned_or_404, role_required
-from ..services import ServiceError
 from ..services.accounts import (
     add_member,
     deactivate_member,
     issue_password_link,
+    members,
+    memberships_of,
+    only_in,
     reactivate_member,
+    require_two_factor,
     set_role,
 )
-from ..services.audit import record
+from ..services.audit import events_page
 from ..services.counts import response_counts_for
+from ..services.partners import add_partner, partner_organisations
+from ..services.surveys import partnership_surveys
+from ..unit_of_work import UnitOfWork
 from ..vocabulary import PARTNER_KINDS
 
 bp = Blueprint("admin", __name__, url_prefix="/manage")
@@ -53,15 +53,13 @@ ROLE_CHOICES = [
 
 @bp.route("")
 @role_required(Role.VIEWER)
-def dashboard():
-    partnership = current_partnership()
-    surveys = db.session.scalars(
-        select(Survey).filter_by(partnership_id=partnership.id).order_by(Survey.created_at.desc())
-    ).all()
-    counts = response_counts_for(s.id for s in surveys)
-    memberships = db.session.scalars(select(Membership).filter_by(user_id=g.user.id)).all()
+def dashboard() -> Any:
+    surveys = partnership_surveys(current_partnership().id)
     return render_template(
-        "admin/dashboard.html", surveys=surveys, counts=counts, memberships=memberships
+        "admin/dashboard.html",
+        surveys=surveys,
+        counts=response_counts_for(s.id for s in surveys),
+        memberships=memberships_of(g.user),
     )
 
 
@@ -80,7 +78,7 @@ class NewUserForm(BaseForm):
     )
 
 
-def _link_page(email: str, token: str, heading: str):  # type: ignore[no-untyped-def]
+def _link_page(email: str, token: str, heading: str) -> str:
     # Shown once, never stored: the token exists in the database only as a hash.
     return render_template(
         "admin/password_link.html",
@@ -93,11 +91,11 @@ def _link_page(email: str, token: str, heading: str):  # type: ignore[no-untyped
 
 @bp.route("/users", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
-def users():
+def users() -> Any:
     partnership = current_partnership()
     form = NewUserForm()
     if form.validate_on_submit():
-        try:
+        with UnitOfWork() as work:
             added = add_member(
                 form.email.data or "",
                 partnership=partnership,
@@ -105,25 +103,16 @@ def users():
                 name=form.name.data or "",
                 by=g.user,
             )
-            db.session.commit()
+        if work.ok:
             # The same page whether the person is new or already has an account
             # elsewhere: adding a user must not reveal other partnerships' accounts.
             return _link_page(added.user.email, added.token, f"{added.user.email} has been added")
-        except ServiceError as error:
-            db.session.rollback()
-            field = getattr(form, error.field or "email", form.email)
-            field.errors = [error.message]
-    members = db.session.execute(
-        select(Membership, User)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.partnership_id == partnership.id)
-        .order_by(User.email)
-    ).all()
+        form.refuse(work.error, "email")
     status = 400 if request.method == "POST" else 200
     return render_template(
         "admin/users.html",
         form=form,
-        members=members,
+        members=members(partnership),
         security_form=SecurityForm(
             formdata=None, require_two_factor="yes" if partnership.require_two_factor else "no"
         ),
@@ -133,46 +122,40 @@ def users():
 
 @bp.route("/users/<int:membership_id>/deactivate", methods=["POST"])
 @role_required(Role.ADMIN)
-def deactivate_user(membership_id: int):
+def deactivate_user(membership_id: int) -> Any:
     membership = owned_or_404(Membership, membership_id)
-    try:
+    with UnitOfWork() as work:
         deactivate_member(membership, by=g.user)
-        db.session.commit()
-        flash(f"{membership.user.email} can no longer sign in to this partnership", "success")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    return redirect(url_for("admin.users"))
+    return work.redirect(
+        f"{membership.user.email} can no longer sign in to this partnership",
+        url_for("admin.users"),
+    )
 
 
 @bp.route("/users/<int:membership_id>/reactivate", methods=["POST"])
 @role_required(Role.ADMIN)
-def reactivate_user(membership_id: int):
+def reactivate_user(membership_id: int) -> Any:
     membership = owned_or_404(Membership, membership_id)
-    try:
+    with UnitOfWork() as work:
         reactivate_member(membership, by=g.user)
-        db.session.commit()
-        flash(f"{membership.user.email} can sign in again", "success")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    return redirect(url_for("admin.users"))
+    return work.redirect(f"{membership.user.email} can sign in again", url_for("admin.users"))
 
 
 @bp.route("/users/<int:membership_id>/password-link", methods=["POST"])
 @role_required(Role.ADMIN)
-def password_link(membership_id: int):
+def password_link(membership_id: int) -> Any:
     membership = owned_or_404(Membership, membership_id, active=True)
     user = membership.user
     if user.id == g.user.id:
         flash("Change your own password from Your account", "error")
         return redirect(url_for("admin.users"))
     # A person who also belongs to another partnership gets a link that only
-    # welcomes them: one partnership's administrator must never be able to
-    # take over an account another partnership relies on.
-    own_only = all(m.partnership_id == membership.partnership_id for m in user.memberships)
+    # welcomes them.
     token = issue_password_link(
-        user, by=g.user, partnership=current_partnership(), sets_password=own_only
+        user,
+        by=g.user,
+        partnership=current_partnership(),
+        sets_password=only_in(user, membership.partnership_id),
     )
     db.session.commit()
     return _link_page(user.email, token, f"Set-password link for {user.email}")
@@ -194,17 +177,11 @@ class SecurityForm(BaseForm):
 
 @bp.route("/security", methods=["POST"])
 @role_required(Role.ADMIN)
-def security():
+def security() -> Any:
     partnership = current_partnership()
     form = SecurityForm()
     if form.validate_on_submit():
-        partnership.require_two_factor = form.require_two_factor.data == "yes"
-        record(
-            "two_factor_requirement_changed",
-            partnership_id=partnership.id,
-            user_id=g.user.id,
-            details={"required": partnership.require_two_factor},
-        )
+        require_two_factor(partnership, form.require_two_factor.data == "yes", by=g.user)
         db.session.commit()
         flash(
             "Two-factor sign-in is now required for everyone"
@@ -219,16 +196,11 @@ def security():
 
 @bp.route("/users/<int:membership_id>/role", methods=["POST"])
 @role_required(Role.ADMIN)
-def change_role(membership_id: int):
+def change_role(membership_id: int) -> Any:
     membership = owned_or_404(Membership, membership_id)
-    try:
+    with UnitOfWork() as work:
         set_role(membership, request.form.get("role", ""), by=g.user)
-        db.session.commit()
-        flash("Role changed", "success")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    return redirect(url_for("admin.users"))
+    return work.redirect("Role changed", url_for("admin.users"))
 
 
 class PartnerForm(BaseForm):
@@ -247,35 +219,23 @@ class PartnerForm(BaseForm):
 
 @bp.route("/partners", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
-def partners():
+def partners() -> Any:
     partnership = current_partnership()
     form = PartnerForm()
     if form.validate_on_submit():
-        organisation = PartnerOrganisation(
-            partnership_id=partnership.id,
-            name=(form.name.data or "").strip(),
-            kind=form.kind.data or "other",
-        )
-        db.session.add(organisation)
-        record(
-            "partner_added",
-            partnership_id=partnership.id,
-            user_id=g.user.id,
-            target=organisation.name,
-        )
-        db.session.commit()
-        flash(f"{organisation.name} added", "success")
-        return redirect(url_for("admin.partners"))
-    organisations = db.session.scalars(
-        select(PartnerOrganisation)
-        .filter_by(partnership_id=partnership.id)
-        .order_by(PartnerOrganisation.name)
-    ).all()
+        with UnitOfWork() as work:
+            organisation = add_partner(
+                partnership, form.name.data or "", form.kind.data or "other", by=g.user
+            )
+        if work.ok:
+            flash(f"{organisation.name} added", "success")
+            return redirect(url_for("admin.partners"))
+        form.refuse(work.error, "name")
     status = 400 if request.method == "POST" else 200
     return render_template(
         "admin/partners.html",
         form=form,
-        organisations=organisations,
+        organisations=partner_organisations(partnership.id),
         kinds=dict(PARTNER_KINDS),
         form_has_errors=bool(form.errors),
     ), status
@@ -283,24 +243,15 @@ def partners():
 
 @bp.route("/audit")
 @role_required(Role.ADMIN)
-def audit():
+def audit() -> Any:
     partnership = current_partnership()
     page = max(1, request.args.get("page", 1, type=int) or 1)
     if page > 1_000_000:
         # Its offset would not fit the database's integer (a 500 before).
         abort(404)
     per_page = 50
-    events = db.session.scalars(
-        select(AuditEvent)
-        .filter_by(partnership_id=partnership.id)
-        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page + 1)
-    ).all()
-    has_next = len(events) > per_page
-    return render_template(
-        "admin/audit.html", events=events[:per_page], page=page, has_next=has_next
-    )
+    events, has_next = events_page(partnership.id, page, per_page)
+    return render_template("admin/audit.html", events=events, page=page, has_next=has_next)
 
 
 class EraseResponseForm(BaseForm):
@@ -314,7 +265,7 @@ class EraseResponseForm(BaseForm):
 
 @bp.route("/erase-response", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
-def erase_response():
+def erase_response() -> Any:
     """A resident asks for their answers to be deleted: find the response by
     its reference, show what will go (never the answers), then erase it."""
     from ..services.retention import erase_response as erase
@@ -325,23 +276,23 @@ def erase_response():
     if form.validate_on_submit():
         reference = form.reference.data or ""
         if request.form.get("confirm") == "yes":
-            try:
+            with UnitOfWork() as work:
                 erasure = erase(partnership, reference, g.user)
-                db.session.commit()
+            if work.ok:
                 flash(
                     f"Response {erasure.reference} and its {erasure.answers} answers were erased.",
                     "success",
                 )
                 return redirect(url_for("admin.erase_response"))
-            except ServiceError as error:
-                db.session.rollback()
-                form.reference.errors = [error.message]
+            form.refuse(work.error, "reference")
         else:
             response = find_by_reference(partnership, reference)
             if response is not None:
-                survey = db.session.get(Survey, response.survey_id)
                 return render_template(
-                    "admin/erase_response_confirm.html", form=form, response=response, survey=survey
+                    "admin/erase_response_confirm.html",
+                    form=form,
+                    response=response,
+                    survey=db.session.get(Survey, response.survey_id),
                 )
             form.reference.errors = [
                 "No response with this reference in your partnership. Check the reference on the resident's confirmation page."

@@ -138,6 +138,9 @@ def sign_in():
         flash(_("You were signed out because you were inactive. Sign in again."), "info")
     if form.validate_on_submit():
         result = authenticate(form.email.data or "", form.password.data or "", address=_address())
+        # Kept whether or not the password was right: a failed attempt's audit
+        # record, or a password hash brought up to the current parameters.
+        db.session.commit()
         if result.user is not None:
             if two_factor_service.enabled(result.user):
                 session.clear()

@@ -2,53 +2,61 @@
 
 from __future__ import annotations
 
-from flask import abort, g, render_template, request, url_for
+from typing import Any
 
-from ..extensions import db
+from flask import g, render_template, request, url_for
+
 from ..models import Role
-from ..security import current_partnership, has_role, role_required
-from ..services import ServiceError
+from ..security import current_partnership, role_required
 from ..services import postcodes as service
-from . import _done, _download, _errors, _upload, bp
+from ..unit_of_work import UnitOfWork, redirect_with
+from . import bp
+from .common import download, upload
+
+# The page lists this many of a bad file's problems and counts the rest.
+SHOWN_PROBLEMS = 200
 
 
-@bp.route("/postcode-lookup", methods=["GET", "POST"])
-@role_required(Role.VIEWER)
-def postcode_lookup():
-    partnership = current_partnership()
-    errors: dict[str, str] = {}
-    problems: list[str] = []
-    if request.method == "POST":
-        if not has_role(Role.OFFICER):
-            abort(403)
-        try:
-            lookup = service.import_lookup(
-                partnership, _upload(), by=g.user, note=request.form.get("note", "").strip()
-            )
-            return _done(
-                f"Postcode lookup version {lookup.version} saved. Postcode questions now place "
-                "residents in wards with this version.",
-                url_for("build.postcode_lookup"),
-            )
-        except service.LookupFileError as error:
-            db.session.rollback()
-            errors = {"file": "The postcode lookup file has problems; nothing was saved"}
-            problems = error.problems
-        except ServiceError as error:
-            db.session.rollback()
-            errors = _errors(error, "file")
+def _lookup_page(errors: dict[str, str], problems: list[str]) -> Any:
     return render_template(
         "build/postcode_lookup.html",
-        versions=service.lookup_versions(partnership.id),
+        versions=service.lookup_versions(current_partnership().id),
         errors=errors,
-        problems=problems[:200],
-        more_problems=max(0, len(problems) - 200),
+        problems=problems[:SHOWN_PROBLEMS],
+        more_problems=max(0, len(problems) - SHOWN_PROBLEMS),
         form=request.form,
     ), (400 if errors else 200)
 
 
+@bp.get("/postcode-lookup")
+@role_required(Role.VIEWER)
+def postcode_lookup() -> Any:
+    return _lookup_page({}, [])
+
+
+@bp.post("/postcode-lookup")
+@role_required(Role.OFFICER)
+def import_postcode_lookup() -> Any:
+    with UnitOfWork() as work:
+        lookup = service.import_lookup(
+            current_partnership(), upload(), by=g.user, note=request.form.get("note", "").strip()
+        )
+    if work.ok:
+        return redirect_with(
+            f"Postcode lookup version {lookup.version} saved. Postcode questions now place "
+            "residents in wards with this version.",
+            url_for("build.postcode_lookup"),
+        )
+    if isinstance(work.error, service.LookupFileError):
+        return _lookup_page(
+            {"file": "The postcode lookup file has problems; nothing was saved"},
+            work.error.problems,
+        )
+    return _lookup_page(work.errors("file"), [])
+
+
 @bp.route("/postcode-lookup/template.csv")
 @role_required(Role.VIEWER)
-def postcode_lookup_template():
+def postcode_lookup_template() -> Any:
     content = "postcode,ward_code\r\nLE1 5WW,E05010458\r\nLE2 1AA,E05010459\r\n"
-    return _download(content.encode("utf-8-sig"), "postcode-lookup-template.csv", "text/csv")
+    return download(content.encode("utf-8-sig"), "postcode-lookup-template.csv", "text/csv")

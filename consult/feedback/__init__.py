@@ -11,8 +11,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, g, render_template, request, url_for
 from flask_babel import refresh
 
-from ..app import LANGUAGE_COOKIE
-from ..i18n import LANGUAGES
+from ..i18n import LANGUAGE_COOKIE, LANGUAGES
 from ..models import Survey
 from ..security import public
 from ..services.feedback import is_published, public_feedback

@@ -3,19 +3,18 @@ accessibility and cookies statements, and a health check for load balancers."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from flask_babel import get_locale
-from sqlalchemy import or_, select, text
+from sqlalchemy import select, text
 
 from ..extensions import db
 from ..i18n import LANGUAGES, machine_drafted_languages
 from ..models import Survey, SurveyStatus
 from ..security import public
-from ..services.responses import offered_languages
+from ..services.responses import offered_languages, open_public_surveys
 
 bp = Blueprint("main", __name__)
 
@@ -23,17 +22,7 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 @public
 def home():
-    now = datetime.now(UTC)
-    surveys = db.session.scalars(
-        select(Survey)
-        .where(Survey.status == SurveyStatus.OPEN)
-        .where(or_(Survey.opens_at.is_(None), Survey.opens_at <= now))
-        .where(or_(Survey.closes_at.is_(None), Survey.closes_at > now))
-        .where(Survey.requires_invitation.is_(False))
-        .order_by(Survey.created_at.desc())
-        .limit(50)
-    ).all()
-    return render_template("main/home.html", surveys=surveys)
+    return render_template("main/home.html", surveys=open_public_surveys())
 
 
 @bp.route("/privacy")

@@ -732,6 +732,7 @@ def submit_response(slug: str) -> Any:
         return _no_response(survey)
     try:
         result = submit(response)
+        db.session.commit()
     except Incomplete as missing:
         db.session.rollback()
         return redirect(_step_url(missing.step, survey))

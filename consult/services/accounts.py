@@ -103,12 +103,10 @@ def authenticate(email: str, password: str, *, address: str) -> SignInResult:
         throttle.failed([pair, per_address], window=window, ceiling=cfg["LOGIN_LOCKOUT"])
         if user is not None:
             record("sign_in_failed", partnership_id=None, user_id=user.id)
-        db.session.commit()
         return SignInResult(None, GENERIC_SIGN_IN_ERROR)
     throttle.succeeded([pair])
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    db.session.commit()
     return SignInResult(user)
 
 
@@ -430,3 +428,35 @@ def reactivate_user(user: User) -> None:
 
 def find_user(email: str) -> User | None:
     return db.session.scalars(select(User).filter_by(email=normalise_email(email))).first()
+
+
+def memberships_of(user: User) -> list[Membership]:
+    return list(db.session.scalars(select(Membership).filter_by(user_id=user.id)))
+
+
+def members(partnership: Partnership) -> list[tuple[Membership, User]]:
+    """Everyone in a partnership (active or not) with their account, by email."""
+    rows = db.session.execute(
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.partnership_id == partnership.id)
+        .order_by(User.email)
+    ).all()
+    return [(membership, user) for membership, user in rows]
+
+
+def only_in(user: User, partnership_id: int) -> bool:
+    """Whether a person belongs to this partnership alone. One partnership's
+    administrator must never be able to take over an account another
+    partnership relies on, so only then may their link set a password."""
+    return all(m.partnership_id == partnership_id for m in user.memberships)
+
+
+def require_two_factor(partnership: Partnership, required: bool, *, by: User) -> None:
+    partnership.require_two_factor = required
+    record(
+        "two_factor_requirement_changed",
+        partnership_id=partnership.id,
+        user_id=by.id,
+        details={"required": required},
+    )

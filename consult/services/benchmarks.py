@@ -25,6 +25,7 @@ from ..models import (
 )
 from . import ServiceError
 from .audit import record
+from .surveys import partnership_surveys
 
 REQUIRED_COLUMNS = ("variable", "category", "population_share")
 SUM_TOLERANCE = 0.01
@@ -263,3 +264,41 @@ def uncovered_categories(survey: Survey, benchmark_set: BenchmarkSet) -> list[st
                 f"{', '.join(lacking)}."
             )
     return warnings
+
+
+def checkable_surveys(partnership_id: int) -> list[Survey]:
+    """The partnership's surveys with a demographic question, newest first:
+    the ones an uploaded file can be checked against."""
+    return [
+        s for s in partnership_surveys(partnership_id) if any(q.demographic for q in s.questions)
+    ]
+
+
+def survey_to_check(surveys: list[Survey], survey_id: str) -> Survey | None:
+    """The survey the officer chose to check a file against (none chosen:
+    None); a choice that is not one of `surveys` is refused."""
+    if not survey_id:
+        return None
+    chosen = next((s for s in surveys if str(s.id) == survey_id), None)
+    if chosen is None:
+        raise ServiceError("Choose a survey to check the categories against", field="check")
+    return chosen
+
+
+def benchmark_sets(partnership_id: int) -> list[BenchmarkSet]:
+    """Every version of the partnership's benchmarks, newest first."""
+    return list(
+        db.session.scalars(
+            select(BenchmarkSet)
+            .filter_by(partnership_id=partnership_id)
+            .order_by(BenchmarkSet.version.desc())
+        )
+    )
+
+
+def creators(sets: list[BenchmarkSet]) -> dict[int, User]:
+    """Who uploaded each version, by user id."""
+    ids = {s.created_by_id for s in sets if s.created_by_id}
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))}

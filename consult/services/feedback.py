@@ -36,6 +36,7 @@ from . import ServiceError
 from .audit import record
 from .content import SurveyTexts, digest, set_text
 from .frames import ordered_questions
+from .report import public_figures
 from .survey_cache import definition_changed
 
 INTRO_KEY = "feedback.intro"
@@ -293,8 +294,6 @@ def public_feedback(survey: Survey, language: str) -> PublicFeedback:
     """The published page's content in `language`, each text falling back to
     the default language where it has not been translated. Aggregate figures
     based on too few respondents are left out."""
-    from .report import public_figures
-
     texts = SurveyTexts(survey)
     figures = public_figures(survey)
     labels = {p.code: p for p in feedback_priorities(survey, language)}

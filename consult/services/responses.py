@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -103,6 +103,24 @@ def availability(survey: Survey, now: datetime | None = None) -> Availability:
     if opens_at is not None and opens_at > now:
         return Availability.NOT_YET_OPEN
     return Availability.OPEN
+
+
+def open_public_surveys(now: datetime | None = None, limit: int = 50) -> list[Survey]:
+    """The surveys anyone may answer now, newest first: `availability` is
+    OPEN (asked of the database, so the list never loads every survey) and
+    no invitation is needed."""
+    now = now or now_utc()
+    return list(
+        db.session.scalars(
+            select(Survey)
+            .where(Survey.status == SurveyStatus.OPEN)
+            .where(or_(Survey.opens_at.is_(None), Survey.opens_at <= now))
+            .where(or_(Survey.closes_at.is_(None), Survey.closes_at > now))
+            .where(Survey.requires_invitation.is_(False))
+            .order_by(Survey.created_at.desc())
+            .limit(limit)
+        )
+    )
 
 
 # --- language -------------------------------------------------------------------------
@@ -371,7 +389,6 @@ def submit(response: Response, *, now: datetime | None = None) -> SubmitResult:
         .execution_options(synchronize_session=False)
     )
     won = result.rowcount == 1  # type: ignore[attr-defined]
-    db.session.commit()
     db.session.refresh(response)
     return SubmitResult(response, submitted_now=won)
 
@@ -455,7 +472,6 @@ def purge_expired(now: datetime | None = None) -> int:
 
         db.session.execute(delete(Answer).where(Answer.response_id.in_(ids)))
         db.session.execute(delete(Response).where(Response.id.in_(ids)))
-    db.session.commit()
     return len(ids)
 
 

@@ -29,7 +29,7 @@ Both are audited with counts and references only, never with answers."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -95,16 +95,25 @@ def due_for_retention(today: date | None = None) -> list[Survey]:
     )
 
 
-def apply_retention(*, today: date | None = None, dry_run: bool = False) -> RetentionReport:
-    """Apply retention to every survey that is due. Each survey is its own
-    transaction: a failure leaves that survey whole and the others done."""
+def apply_retention(
+    *,
+    today: date | None = None,
+    dry_run: bool = False,
+    commit: Callable[[], None] | None = None,
+) -> RetentionReport:
+    """Apply retention to every survey that is due. The caller owns the
+    transaction: given `commit` (the nightly command passes the session's),
+    each survey is its own transaction, so a failure leaves that survey whole
+    and the ones before it done."""
     report = RetentionReport(dry_run=dry_run)
     for survey in due_for_retention(today):
         outcome = _count(survey)
         if not dry_run:
             try:
                 _apply(survey, outcome)
-                db.session.commit()
+                db.session.flush()
+                if commit is not None:
+                    commit()
             except Exception:
                 db.session.rollback()
                 raise

@@ -198,7 +198,6 @@ def seed_demo(password: str | None = None, responses: bool = True) -> SeedReport
             report.created.append(f"{added} demo responses (biased, as inspections found)")
         if seed_demo_channels(survey):
             report.created.append("2 outreach channels (a youth council, a community centre)")
-    db.session.commit()
     return report
 
 

@@ -20,6 +20,7 @@ from ..models import (
     Section,
     Survey,
 )
+from ..question_bank import load_bank
 from . import ServiceError
 from .content import (
     hint_key,
@@ -183,6 +184,56 @@ def add_question(
     return question
 
 
+def partnership_surveys(partnership_id: int) -> list[Survey]:
+    """A partnership's surveys, newest first."""
+    return list(
+        db.session.scalars(
+            select(Survey)
+            .filter_by(partnership_id=partnership_id)
+            .order_by(Survey.created_at.desc())
+        )
+    )
+
+
+def survey_section(survey: Survey, section_id: int | None) -> Section | None:
+    """One of this survey's sections by id; None for no id or another
+    survey's section."""
+    if section_id is None:
+        return None
+    return next((s for s in survey.sections if s.id == section_id), None)
+
+
+def chosen_section(
+    survey: Survey, section_id: int | None, *, missing: str = "Choose a section"
+) -> Section | None:
+    """The section new questions go in. A survey that has sections needs one
+    chosen; a survey without any takes questions outside sections."""
+    section = survey_section(survey, section_id)
+    if section is None and survey.sections:
+        raise ServiceError(missing, field="section")
+    return section
+
+
+def add_bank_questions(survey: Survey, section_id: int | None, bank_keys: list[str]) -> None:
+    """Copy the chosen items of the question bank into a survey, all or none:
+    each at most once per survey."""
+    try:
+        load_bank()
+    except (OSError, ValueError):
+        raise ServiceError("The question bank is not available") from None
+    section = chosen_section(
+        survey, section_id, missing="Choose the section to add the questions to"
+    )
+    if not bank_keys:
+        raise ServiceError("Choose at least one question from the bank", field="items")
+    existing = {q.key for q in survey.questions}
+    taken = [k for k in bank_keys if k in existing]
+    if taken:
+        raise ServiceError(f"This survey already has {', '.join(taken)}", field="items")
+    for key in bank_keys:
+        add_bank_question(survey, section, key)
+
+
 def add_bank_question(
     survey: Survey,
     section: Section | None,
@@ -194,8 +245,6 @@ def add_bank_question(
 ) -> Question:
     """Copy an item of the standard question bank into a survey. The copy is
     the officer's to edit; the bank's own item never changes."""
-    from ..question_bank import load_bank
-
     bank = load_bank()
     item = bank.get(bank_key)
     if item is None:

@@ -58,12 +58,14 @@ class LiveServer:
 def _seed(app: Flask) -> None:
     from flask_migrate import upgrade
 
+    from consult.extensions import db
     from consult.services.seed import seed_demo
 
     with app.app_context():
         upgrade()
         # The journeys need the demo survey, not a field's worth of responses.
         seed_demo(PASSWORD, responses=False)
+        db.session.commit()
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..frames import CHUNK_SIZE
+from .aggregates import aggregate_sheets
 from .common import FORMULA_STARTS
 from .csv import LABEL_COLUMNS, label_rows
 from .request import Export
@@ -233,8 +234,6 @@ def write_xlsx(
     chunk_size: int = CHUNK_SIZE,
     aggregates: Callable[[Export], dict[str, list[list[Any]]]] | None = None,
 ) -> None:
-    from ..report import aggregate_sheets
-
     sheets = (aggregates or aggregate_sheets)(export)
     writer = XlsxWriter(path_or_file)
     writer.sheet("About", [["Item", "Value"], *[[k, v] for k, v in export.about()]])

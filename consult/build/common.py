@@ -1,0 +1,81 @@
+"""What the builder's view modules share: loading a survey's parts (404 for
+another partnership's or another survey's ids), reading checkboxes, dates and
+uploads from the form, and sending files."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Response as FlaskResponse
+from flask import abort, request
+
+from ..extensions import db
+from ..models import Option, Question, Section, Survey
+from ..security import owned_or_404
+from ..services import ServiceError
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
+def load_survey(survey_id: int) -> Survey:
+    return owned_or_404(Survey, survey_id)
+
+
+def load_question(survey: Survey, question_id: int) -> Question:
+    question = db.session.get(Question, question_id)
+    if question is None or question.survey_id != survey.id:
+        abort(404)
+    return question
+
+
+def load_section(survey: Survey, section_id: int) -> Section:
+    section = db.session.get(Section, section_id)
+    if section is None or section.survey_id != survey.id:
+        abort(404)
+    return section
+
+
+def load_option(question: Question, option_id: int) -> Option:
+    option = db.session.get(Option, option_id)
+    if option is None or option.question_id != question.id:
+        abort(404)
+    return option
+
+
+def sorted_sections(survey: Survey) -> list[Section]:
+    return sorted(survey.sections, key=lambda s: s.position)
+
+
+def flag(name: str) -> bool:
+    return request.form.get(name) in ("1", "on", "yes", "true")
+
+
+def parse_date(name: str, label: str) -> date | None:
+    text = request.form.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ServiceError(f"{label} must be a real date, like 2026-09-30", field=name) from None
+
+
+def upload(name: str = "file") -> bytes:
+    file = request.files.get(name)
+    if file is None or not file.filename:
+        raise ServiceError("Choose a file to upload", field=name)
+    content = file.read(MAX_UPLOAD + 1)
+    if len(content) > MAX_UPLOAD:
+        raise ServiceError("The file is larger than 5 MB", field=name)
+    if not content:
+        raise ServiceError("The file is empty", field=name)
+    return content
+
+
+def download(content: bytes, filename: str, mimetype: str = XLSX) -> FlaskResponse:
+    return FlaskResponse(
+        content,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
