@@ -131,12 +131,12 @@ def naive_per_letter(survey_id: int, count: int = 20) -> float:
 
     from consult.extensions import db
     from consult.models import Survey
-    from consult.services import letters
+    from consult.services import letter_pdf, letters
 
     survey = db.session.get(Survey, survey_id)
     shared = letters.shared_letter(survey, reminder=False, base_url=BASE)
     with force_locale("en"):
-        page = render_template("letters/letter.html", l=shared, slots=letters.SLOTS)
+        page = render_template("letters/letter.html", l=shared, slots=letter_pdf.SLOTS)
     head, body = page.split("<body>", 1)
     body = body.split("</body>", 1)[0]
     stamp = (

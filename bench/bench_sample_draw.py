@@ -88,8 +88,9 @@ def main() -> None:
     from consult.extensions import db
     from consult.models import Invitation, SampleAddress
     from consult.services.accounts import create_partnership
+    from consult.services.address_files import parse_addresses, survey_wards
     from consult.services.postcodes import import_lookup
-    from consult.services.sampling import draw_addresses, parse_addresses, survey_wards
+    from consult.services.sampling import draw_addresses
     from consult.services.surveys import create_survey
 
     app = create_app(

@@ -402,7 +402,8 @@ def register_cli(app: Flask) -> None:
         import os
 
         from .models import Survey
-        from .services.sampling import AddressFileError, draw_addresses, sample_summary
+        from .services.address_files import AddressFileError
+        from .services.sampling import draw_addresses, sample_summary
 
         survey = db.session.scalars(select(Survey).filter_by(slug=survey_slug)).first()
         if survey is None:

@@ -21,7 +21,7 @@ from pypdf import PdfReader
 from consult import jobs
 from consult.extensions import db
 from consult.models import Invitation, Job, LetterWave, Response, Survey
-from consult.services import ServiceError, letters
+from consult.services import ServiceError, letter_pdf, letters
 from consult.services.responses import start_response
 from consult.services.sampling import letter_code
 
@@ -119,7 +119,7 @@ def test_qr_code_carries_the_code_in_the_link_fragment(app_context):
     link = f"{BASE}/s/{survey.slug}/invitation#code={code}"
     expected = np.pad(np.array([list(row) for row in segno.make(link, error="m").matrix]), 2)
     # segno chooses its own mask; compare with the same symbol at the mask we print.
-    ours = segno.make(link, error="m", mask=letters.QR_MASK, boost_error=False)
+    ours = segno.make(link, error="m", mask=letter_pdf.QR_MASK, boost_error=False)
     expected = np.pad(np.array([list(row) for row in ours.matrix]), 2)
     assert pixels.shape == expected.shape
     assert (pixels == expected.astype(bool)).all()
@@ -127,13 +127,13 @@ def test_qr_code_carries_the_code_in_the_link_fragment(app_context):
 
 def test_fast_qr_codes_match_segno():
     link = f"{BASE}/s/feeling-safe/invitation#code="
-    qr = letters.QrCodes(link + "AAAAA-AAAAA")
+    qr = letter_pdf.QrCodes(link + "AAAAA-AAAAA")
     for code in ("E85K8-M5D4K", "22222-ZZZZZ", "ABCDE-FGHJK"):
-        reference = segno.make(link + code, error="m", mask=letters.QR_MASK, boost_error=False)
+        reference = segno.make(link + code, error="m", mask=letter_pdf.QR_MASK, boost_error=False)
         assert (qr.matrix(link + code) == np.array([list(r) for r in reference.matrix])).all()
     # A link of another length falls back to segno itself.
     other = link + "SHORT"
-    reference = segno.make(other, error="m", mask=letters.QR_MASK, boost_error=False)
+    reference = segno.make(other, error="m", mask=letter_pdf.QR_MASK, boost_error=False)
     assert (qr.matrix(other) == np.array([list(r) for r in reference.matrix])).all()
 
 

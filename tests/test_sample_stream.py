@@ -25,15 +25,13 @@ from consult.models import (
     Survey,
 )
 from consult.services import ServiceError
+from consult.services.address_files import AddressFileError, parse_addresses, survey_wards
 from consult.services.postcodes import import_lookup
 from consult.services.retention import apply_retention
 from consult.services.sampling import (
-    AddressFileError,
     draw_addresses,
     letter_code,
-    parse_addresses,
     sample_summary,
-    survey_wards,
     withdraw_sample,
 )
 from consult.services.surveys import add_bank_question, add_section, create_survey

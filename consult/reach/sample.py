@@ -10,7 +10,7 @@ from flask import abort, flash, g, redirect, render_template, request, session, 
 from ..extensions import db
 from ..models import Role, Survey
 from ..security import has_role, owned_or_404, role_required
-from ..services import ServiceError
+from ..services import ServiceError, address_files
 from ..services import sampling as service
 from . import bp
 
@@ -31,65 +31,72 @@ def _address_files_are_large(endpoint: str | None, values: dict[str, Any] | None
     check reads the form. It applies to this one upload only."""
     # Only a request carrying an officer session gets the larger cap, so an
     # anonymous client cannot make the server read 25 MB before it is refused.
-    if endpoint == "reach.sample" and request.method == "POST" and session.get("sid"):
-        request.max_content_length = service.MAX_FILE_BYTES + 64 * 1024
+    if endpoint == "reach.draw_sample" and request.method == "POST" and session.get("sid"):
+        request.max_content_length = address_files.MAX_FILE_BYTES + 64 * 1024
 
 
 def _upload() -> tuple[bytes, str]:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ServiceError("Choose an address file to upload", field="file")
-    content = upload.read(service.MAX_FILE_BYTES + 1)
+    content = upload.read(address_files.MAX_FILE_BYTES + 1)
     if not content:
         raise ServiceError("The file is empty", field="file")
     return content, upload.filename
 
 
-@bp.route("/<int:survey_id>/sample", methods=["GET", "POST"])
+@bp.get("/<int:survey_id>/sample")
 @role_required(Role.VIEWER)
 def sample(survey_id: int) -> Any:
-    survey = owned_or_404(Survey, survey_id)
-    errors: dict[str, str] = {}
-    problems: list[str] = []
-    more = 0
-    if request.method == "POST":
-        if not has_role(Role.OFFICER):
-            abort(403)
-        try:
-            request_ = service.parse_draw_request(request.form)
-            content, filename = _upload()
-            drawn = service.draw_addresses(
-                survey,
-                content,
-                size=request_.size,
-                sizes=request_.sizes,
-                stratum_column=request_.stratum_column,
-                seed=request_.seed,
-                filename=filename,
-                by=g.user,
-            )
-            total = sum(int(s["drawn"]) for s in drawn.strata.values())
-            db.session.commit()
-            flash(f"Drew {total} addresses (seed {drawn.seed}); each has a code.", "success")
-            return redirect(url_for("reach.sample", survey_id=survey.id))
-        except service.AddressFileError as error:
-            db.session.rollback()
-            errors = {"file": "The address file has problems; nothing was drawn or stored"}
-            problems, more = error.problems, error.more
-        except ServiceError as error:
-            db.session.rollback()
-            errors = {error.field or "file": error.message}
-    summary = service.sample_summary(survey)
+    return _sample_page(owned_or_404(Survey, survey_id))
+
+
+def _sample_page(
+    survey: Survey,
+    errors: dict[str, str] | None = None,
+    problems: list[str] | None = None,
+    more: int = 0,
+) -> Any:
     return render_template(
         "reach/sample.html",
         survey=survey,
-        summary=summary,
-        errors=errors,
-        problems=problems,
+        summary=service.sample_summary(survey),
+        errors=errors or {},
+        problems=problems or [],
         more_problems=more,
         form=request.form,
-        columns=service.ADDRESS_FILE_COLUMNS,
+        columns=address_files.ADDRESS_FILE_COLUMNS,
     ), (400 if errors else 200)
+
+
+@bp.post("/<int:survey_id>/sample")
+@role_required(Role.OFFICER)
+def draw_sample(survey_id: int) -> Any:
+    survey = owned_or_404(Survey, survey_id)
+    try:
+        request_ = service.parse_draw_request(request.form)
+        content, filename = _upload()
+        drawn = service.draw_addresses(
+            survey,
+            content,
+            size=request_.size,
+            sizes=request_.sizes,
+            stratum_column=request_.stratum_column,
+            seed=request_.seed,
+            filename=filename,
+            by=g.user,
+        )
+    except address_files.AddressFileError as error:
+        db.session.rollback()
+        errors = {"file": "The address file has problems; nothing was drawn or stored"}
+        return _sample_page(survey, errors, error.problems, error.more)
+    except ServiceError as error:
+        db.session.rollback()
+        return _sample_page(survey, {error.field or "file": error.message})
+    total = sum(int(s["drawn"]) for s in drawn.strata.values())
+    db.session.commit()
+    flash(f"Drew {total} addresses (seed {drawn.seed}); each has a code.", "success")
+    return redirect(url_for("reach.sample", survey_id=survey.id))
 
 
 @bp.route("/<int:survey_id>/sample/addresses")
