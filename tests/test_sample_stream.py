@@ -331,6 +331,8 @@ def test_no_letter_link_without_a_sample_and_viewers_cannot_cancel(
     assert "This survey has no sample stream" in empty and "Draw the sample" not in empty
     example = client.get(f"/manage/surveys/{survey_id}/sample/example.csv")
     assert example.get_data().decode("utf-8-sig").startswith("id,address_1,address_2,postcode")
+    assert upload(client, survey_id, address_file(12), size="3").status_code == 403
+    assert counts(app)[0] == 0
     with app.app_context():
         draw_addresses(db.session.get(Survey, survey_id), address_file(12), size=3, seed=1)
         db.session.commit()
