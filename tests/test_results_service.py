@@ -236,6 +236,13 @@ def test_demo_frames_have_the_demographics_weighting_needs(app, demo_results):
         assert {"age_band", "sex", "ethnic_group", "area"} <= set(demographics.columns)
         # Ethnic group is asked after consent: some respondents declined it.
         assert 0 < demographics["ethnic_group"].isna().mean() < 0.5
+        # The representation view reads the demographic answers alone: the same frame.
+        from consult.services.results.schemes import load_demographics
+
+        alone = load_demographics(survey)
+        assert alone.index.equals(demographics.index)
+        for column in ("age_band", "sex", "ethnic_group", "area"):
+            assert alone[column].equals(demographics[column])
 
 
 def test_breakdown_suppresses_small_groups(app, demo_results):

@@ -114,7 +114,12 @@ def categorical_set(
     series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
     # One hash pass over the answers: codes for every distinct answer, then
     # the few distinct answers are looked up (category, missing) once each.
-    codes, uniques = pd.factorize(series)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        # Encoded already: its codes and categories are the factorisation.
+        codes = series.cat.codes.to_numpy(dtype=np.int64)
+        uniques = series.cat.categories
+    else:
+        codes, uniques = pd.factorize(series)
     position = {c: i for i, c in enumerate(categories)}
     missing = set(missing_codes)
     names = [str(u) for u in uniques]
@@ -297,19 +302,27 @@ def _layout(
 
 
 def _block(
-    sets: Sequence[IndicatorSet], member: BoolArray, rows: slice
-) -> tuple[FloatArray, FloatArray]:
-    """The block's indicators and bases, every set within every group."""
-    values, bases = [], []
+    sets: Sequence[IndicatorSet], member: BoolArray, rows: slice, width: int, k: int
+) -> FloatArray:
+    """The block's indicators (first ``k`` columns) then bases, every set
+    within every group, written straight into one array: the products
+    below then take every column at once."""
+    size = rows.stop - rows.start
+    out = np.empty((size, width), dtype=np.float64)
+    col, bcol = 0, k
+    whole = member.shape[1] == 1 and bool(member[rows, 0].all())
     for g in range(member.shape[1]):
-        inside = member[rows, g][:, None]
+        inside = None if whole else member[rows, g][:, None]
         for s in sets:
-            values.append(s.values[rows] & inside)
-            bases.append(s.bases[rows] & inside)
-    return (
-        np.hstack(values).astype(np.float64),
-        np.hstack(bases).astype(np.float64),
-    )
+            for source, start in ((s.values, col), (s.bases, bcol)):
+                target = out[:, start : start + source.shape[1]]
+                if inside is None:
+                    np.copyto(target, source[rows])
+                else:
+                    np.multiply(source[rows], inside, out=target)
+            col += s.values.shape[1]
+            bcol += s.bases.shape[1]
+    return out
 
 
 def share_estimates(
@@ -341,20 +354,23 @@ def share_estimates(
     rsum, rbsum = np.zeros((r, k)), np.zeros((r, m))
     w2 = w * w
     rep32 = None if rep is None else np.ascontiguousarray(rep, dtype=np.float32)
+    # Counts, weighted and squared-weight sums in one product per block.
+    head = np.vstack([np.ones(n), w, w2])
     for first in range(0, n, BLOCK_ROWS):
         rows = slice(first, min(n, first + BLOCK_ROWS))
-        values, bases = _block(sets, member, rows)
-        count += values.sum(axis=0)
-        bcount += bases.sum(axis=0)
-        wsum += w[rows] @ values
-        bsum += w[rows] @ bases
-        b2sum += w2[rows] @ bases
+        both = _block(sets, member, rows, k + m, k)
+        sums = head[:, rows] @ both
+        count += sums[0, :k]
+        bcount += sums[0, k:]
+        wsum += sums[1, :k]
+        bsum += sums[1, k:]
+        b2sum += sums[2, k:]
         if rep32 is not None:
             # Single precision for the replicates' products: half the
             # memory traffic, and a standard error needs no more digits.
-            block = rep32[rows].T
-            rsum += block @ values.astype(np.float32)
-            rbsum += block @ bases.astype(np.float32)
+            rboth = rep32[rows].T @ both.astype(np.float32)
+            rsum += rboth[:, :k]
+            rbsum += rboth[:, k:]
     base_n = bcount[base_of]
     wbase = bsum[base_of]
     w2base = b2sum[base_of]
@@ -424,24 +440,40 @@ def weighted_quantile(values: FloatArray, weights: FloatArray, q: float) -> floa
     return float(x[min(int(np.searchsorted(cum, q - 1e-12)), x.size - 1)])
 
 
-def _replicate_quantiles(values: FloatArray, rep: FloatArray, q: float) -> FloatArray:
-    """Each replicate's weighted quantile. Answers to a number question take
+def _value_totals(
+    values: FloatArray, rep: FloatArray, rows: npt.NDArray[np.intp] | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """The distinct answers in order, and each replicate's total weight on
+    each (distinct values x replicates). Answers to a number question take
     few distinct values (years, a count), so the replicate weights are summed
-    per distinct value first (one pass over the respondents) and the
-    cumulative shares are taken over those few values, not over every
-    respondent in every replicate."""
+    per distinct value once (a gather of the replicate rows in answer order,
+    then a running sum), not carried per respondent through every replicate.
+    ``rows``: which rows of ``rep`` the values belong to (default: all)."""
     order = np.argsort(values, kind="stable")
     x = values[order]
     starts = np.flatnonzero(np.r_[True, x[1:] != x[:-1]])
-    sums = np.add.reduceat(np.asarray(rep, dtype=np.float32)[order], starts, axis=0)
-    cum = np.cumsum(sums.astype(np.float64), axis=0)
+    picked = order if rows is None else rows[order]
+    sums = np.add.reduceat(np.asarray(rep, dtype=np.float64)[picked], starts, axis=0)
+    return x[starts].astype(np.float64), sums
+
+
+def _quantiles_from_totals(distinct: FloatArray, sums: FloatArray, q: float) -> FloatArray:
+    """Each replicate's weighted quantile from `_value_totals`: the smallest
+    value whose cumulative share reaches ``q``."""
+    cum = np.cumsum(sums, axis=0)
     total = cum[-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         reached = cum >= (q - 1e-12) * total
     first = reached.argmax(axis=0)
-    out = x[starts][first].astype(np.float64)
+    out = distinct[first].astype(np.float64)
     out[~(total > 0)] = np.nan
     return out
+
+
+def _replicate_quantiles(values: FloatArray, rep: FloatArray, q: float) -> FloatArray:
+    """Each replicate's weighted quantile."""
+    distinct, sums = _value_totals(values, rep)
+    return _quantiles_from_totals(distinct, sums, q)
 
 
 @dataclass(frozen=True)
@@ -491,12 +523,14 @@ def number_summary(
     median_u = weighted_quantile(x, ones, 0.5)
     median_w = weighted_quantile(x, w, 0.5)
     if rep_all is not None:
-        rep = rep_all[keep]
-        rtot = rep.sum(axis=0)
+        # Every replicate's mean and median from its totals per distinct
+        # answer (`_value_totals`): one pass over the respondents.
+        distinct, sums = _value_totals(x, rep_all, np.flatnonzero(keep))
+        rtot = sums.sum(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            rmeans = (rep.T @ x) / rtot
+            rmeans = (distinct @ sums) / rtot
         se = float(np.nanstd(rmeans, ddof=1))
-        rmed = _replicate_quantiles(x, rep, 0.5)
+        rmed = _quantiles_from_totals(distinct, sums, 0.5)
         med_se = float(np.nanstd(rmed, ddof=1))
         med_low, med_high = median_w - z * med_se, median_w + z * med_se
         interval = "replicate"

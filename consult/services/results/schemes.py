@@ -89,7 +89,7 @@ def load_demographics(survey: Survey) -> pd.DataFrame:
     slots = [Slot(q.id, q.type, "") for q, _ in columns]
     ids: list[np.ndarray] = []
     parts: list[np.ndarray] = []
-    for chunk in read_answers(survey, slots, missing=np.nan):
+    for chunk in read_answers(survey, slots, missing=np.nan, facts=False):
         ids.append(chunk.ids)
         parts.append(chunk.values)
     index = pd.Index(
