@@ -1,6 +1,6 @@
 """The pure draw of the sample stream: reproducible, stratified, without
 replacement; proportional allocation by largest remainder; selection
-probabilities; design weights worked out by hand."""
+probabilities (design weights: tests/test_results_streams.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 from consult.analysis.sampling import (
     SampleSizeError,
     allocate,
-    design_weights,
     draw_sample,
     stratum_sizes,
 )
@@ -106,30 +105,3 @@ def test_every_address_has_its_stated_chance():
         hits[draw_sample(ids, strata, {"a": 2, "b": 5}, seed).rows] += 1
     assert np.allclose(hits[:10] / 2000, 0.2, atol=0.04)
     assert np.allclose(hits[10:] / 2000, 0.5, atol=0.05)
-
-
-def test_design_weights_by_hand():
-    # Stratum a: N=100, 4 drawn, 2 answered -> 100 / 2 = 50 each.
-    # Stratum b: N=30, 3 drawn, 3 answered -> 30 / 3 = 10 each.
-    # Stratum c: N=10, 2 drawn, nobody answered -> no weight to carry.
-    strata = ["a", "a", "a", "a", "b", "b", "b", "c", "c"]
-    responded = [True, False, True, False, True, True, True, False, False]
-    weights = design_weights(strata, responded, {"a": 100, "b": 30, "c": 10})
-    assert weights.tolist() == [50, 0, 50, 0, 10, 10, 10, 0, 0]
-    # The respondents of a stratum add up to its population.
-    assert weights[:4].sum() == 100 and weights[4:7].sum() == 30
-    # The same from each address's selection probability n_h / N_h.
-    probabilities = [0.04] * 4 + [0.1] * 3 + [0.2] * 2
-    by_probability = design_weights(strata, responded, probabilities=probabilities)
-    assert np.allclose(by_probability, weights)
-
-
-def test_design_weights_refuse_what_they_cannot_use():
-    with pytest.raises(ValueError):
-        design_weights(["a"], [True])
-    with pytest.raises(ValueError):
-        design_weights(["a", "b"], [True, True], {"a": 3})
-    with pytest.raises(ValueError):
-        design_weights(["a"], [True, False], {"a": 3})
-    with pytest.raises(ValueError):
-        design_weights(["a"], [True], probabilities=[0.0])

@@ -1,5 +1,5 @@
-"""Drawing a stratified random sample of addresses, and the design weights
-of those who answer.
+"""Drawing a stratified random sample of addresses (the design weights of
+those who answer are in `consult.analysis.design`).
 
 Pure numpy and pandas: no Flask, no database. The sample stream's service reads the
 address file and stores the result; the results pages weight the answers.
@@ -176,61 +176,6 @@ def draw_sample(
             for n, c, d, p in zip(names, counts, drawn, probability_by_stratum, strict=True)
         ],
     )
-
-
-def design_weights(
-    strata: Sequence[str] | npt.NDArray[np.str_],
-    responded: Sequence[bool] | npt.NDArray[np.bool_],
-    populations: Mapping[str, int] | None = None,
-    *,
-    probabilities: Sequence[float] | npt.NDArray[np.float64] | None = None,
-) -> npt.NDArray[np.float64]:
-    """Design weights of a drawn sample: one entry per *drawn* address (not
-    per respondent), in the order given.
-
-    The base weight of a drawn address is the inverse of its selection
-    probability, N_h / n_h. Within each stratum the weights of those who did
-    not respond are shared among those who did (a non-response adjustment of
-    n_h / r_h), so a respondent's weight is N_h / r_h, with r_h the
-    respondents of stratum h, and the respondents of a stratum add up to its
-    population N_h. Non-respondents get 0.
-
-    `strata`: each drawn address's stratum. `responded`: whether it answered
-    (a submitted response). `populations`: N_h by stratum (the draw's
-    `AddressSample.strata[h]["population"]`); or instead give
-    `probabilities`, each address's n_h / N_h (`SampleAddress.
-    selection_probability`). A stratum where nobody answered has no one to
-    carry its weight: its population is simply missing from the weighted
-    total (rake to population totals afterwards if that matters).
-
-    These are the starting weights that raking calibrates for the sample
-    stream (`rake(..., base_weights=...)`)."""
-    labels = np.asarray(strata, dtype=str)
-    answered = np.asarray(responded, dtype=bool)
-    if labels.shape != answered.shape:
-        raise ValueError("strata and responded must have the same length")
-    names, codes, drawn = np.unique(labels, return_inverse=True, return_counts=True)
-    if populations is not None:
-        missing = [str(n) for n in names if str(n) not in populations]
-        if missing:
-            raise ValueError(f"no population given for strata {missing}")
-        base = np.array([populations[str(n)] for n in names], dtype=np.float64)[codes] / drawn[
-            codes
-        ].astype(np.float64)
-    elif probabilities is not None:
-        chance = np.asarray(probabilities, dtype=np.float64)
-        if chance.shape != labels.shape or np.any(chance <= 0) or np.any(chance > 1):
-            raise ValueError("probabilities must be one per address, each in (0, 1]")
-        base = 1.0 / chance
-    else:
-        raise ValueError("give the strata's populations or the selection probabilities")
-    # Sum of base weights over all drawn, and over respondents, per stratum.
-    all_sum = np.bincount(codes, weights=base, minlength=len(names))
-    answered_sum = np.bincount(codes, weights=base * answered, minlength=len(names))
-    factor = np.divide(
-        all_sum, answered_sum, out=np.zeros(len(names), dtype=np.float64), where=answered_sum > 0
-    )
-    return np.where(answered, base * factor[codes], 0.0)
 
 
 def random_seed() -> int:
