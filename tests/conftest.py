@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -256,3 +257,20 @@ def demo(app: Flask) -> dict[str, Any]:
 
 
 __all__ = ["PASSWORD", "TOTP_SECRET", "Membership", "User", "sign_in", "totp_code"]
+
+
+@pytest.fixture
+def on_redis(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    """The app with background jobs on a real RQ queue of its own in the
+    local Redis (run them with `rq.SimpleWorker(...).work(burst=True)`)."""
+    from consult import jobs
+
+    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
+    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setitem(app.config, "JOBS_QUEUE", f"consult-test-{uuid.uuid4().hex[:8]}")
+    yield app
+    with app.app_context():
+        queue = jobs.queue()
+        queue.delete(delete_jobs=True)
+        for key in queue.connection.scan_iter(f"rq:*{queue.name}*"):
+            queue.connection.delete(key)

@@ -5,7 +5,6 @@ continues from its checkpoint without doing any chunk twice."""
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -118,20 +117,6 @@ def test_unknown_kind_is_refused(inline, app_context):
 def test_jobs_need_redis_when_not_inline(database_url):
     with pytest.raises(ConfigError, match="JOBS_INLINE"):
         make_app(database_url, JOBS_INLINE=False, REDIS_URL=None)
-
-
-@pytest.fixture
-def on_redis(app, monkeypatch):
-    """The app with jobs on a real RQ queue of its own in the local Redis."""
-    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
-    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:6379/0")
-    monkeypatch.setitem(app.config, "JOBS_QUEUE", f"consult-test-{uuid.uuid4().hex[:8]}")
-    yield app
-    with app.app_context():
-        queue = jobs.queue()
-        queue.delete(delete_jobs=True)
-        for key in queue.connection.scan_iter(f"rq:*{queue.name}*"):
-            queue.connection.delete(key)
 
 
 def test_a_queued_job_no_worker_took_is_queued_again(on_redis, app_context):

@@ -5,28 +5,12 @@ inline jobs (the embedded default) compute on the page as before."""
 
 from __future__ import annotations
 
-import uuid
-
-import pytest
 import sqlalchemy as sa
 from test_results_streams import build
 
 from consult import jobs
 from consult.extensions import db
 from consult.models import Job, ResultsCache
-
-
-@pytest.fixture
-def on_redis(app, monkeypatch):
-    monkeypatch.setitem(app.config, "JOBS_INLINE", False)
-    monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:6379/0")
-    monkeypatch.setitem(app.config, "JOBS_QUEUE", f"consult-test-{uuid.uuid4().hex[:8]}")
-    yield app
-    with app.app_context():
-        queue = jobs.queue()
-        queue.delete(delete_jobs=True)
-        for key in queue.connection.scan_iter(f"rq:*{queue.name}*"):
-            queue.connection.delete(key)
 
 
 def _work(app) -> None:
