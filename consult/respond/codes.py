@@ -22,6 +22,7 @@ from ..services.responses import (
     ResumeProblem,
     aware,
     journey,
+    record_language,
     redeem_invitation,
     resume,
 )
@@ -120,8 +121,7 @@ def _after_resume(survey: Survey, response: Response) -> Any:
     target = _step_url(journey(response).resume_step(), survey)
     if request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE):
         # A language chosen in this browser wins; the response records it.
-        if response.language != g.language:
-            response.language = g.language
+        if record_language(response, g.language):
             db.session.commit()
         return redirect(target)
     # A fresh browser: the response's language travels with it (a resident

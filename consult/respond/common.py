@@ -13,7 +13,7 @@ from ..models import Response, ResponseStatus, Survey
 from ..ratelimits import resident_post_limits
 from ..services import ServiceError
 from ..services.path import CONSENT, Step
-from ..services.responses import Journey, is_expired, issue_resume_code
+from ..services.responses import Journey, is_expired, issue_resume_code, record_language
 
 # Session keys: survey id -> response id.
 IN_PROGRESS = "respond"
@@ -69,13 +69,8 @@ def _current_response(survey: Survey) -> Response | None:
     if response is None or response.survey_id != survey.id:
         _remember(IN_PROGRESS, survey, None)
         return None
-    if (
-        request.args.get("lang")
-        and response.status == ResponseStatus.IN_PROGRESS
-        and response.language != g.language
-    ):
-        # The response records the language it is answered in.
-        response.language = g.language
+    # A language chosen by link (the switcher) is the one it is answered in now.
+    if request.args.get("lang") and record_language(response, g.language):
         db.session.commit()
     return response
 
