@@ -237,7 +237,7 @@ def test_store_answer_follows_the_storage_contract_and_replaces(quick):
 
 
 def test_an_answer_as_stored_is_what_reading_it_back_gives(quick):
-    # save_answer builds the next page's path from as_stored instead of
+    # responses.with_answer builds the next page's path from as_stored instead of
     # reading every answer again; the two must never differ.
     survey, q, _texts = quick
     response = start_response(survey, "en")

@@ -26,7 +26,6 @@ LARGE_MODULES = {
     "services/question_results.py": "one result per question type, a table of types",
     "services/report.py": "one document (the partnership report), section by section",
     "services/xlsform.py": "one format both ways: the export and the import share the mapping",
-    "respond/__init__.py": "the resident's pages; to be split into a handler per page",
 }
 
 

@@ -50,7 +50,6 @@ from .answers import (
     store_answer,
 )
 from .audit import record
-from .frames import ordered_questions
 from .paper import (
     SECOND_KEYING,
     _first_field,
@@ -60,7 +59,7 @@ from .paper import (
     entry_field,
     numbered,
 )
-from .path import compute_path
+from .path import compute_path, ordered_questions
 from .typed_answers import parse_iso
 
 MAX_REASON = 1000
@@ -345,7 +344,7 @@ def keyed_forms(survey: Survey, batch: str | None = None) -> list[KeyedForm]:
     each was settled. A difference stays listed once settled with the first
     keying or a typed value; settled with the second keying, the two agree
     again and the settlement is what shows it."""
-    questions = ordered_questions(survey)
+    questions = ordered_questions(survey.questions)
     forms = _keyed(survey, batch)
     firsts = [keyed[1].id for keyed in forms.values() if 1 in keyed]
     settled = _settlements(firsts)

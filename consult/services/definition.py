@@ -51,7 +51,7 @@ from ..models import (
 from ..vocabulary import SECTION_KINDS
 from . import ServiceError, typed_answers
 from .audit import record
-from .frames import ordered_questions
+from .path import ordered_questions
 
 FORMAT = "consult-survey-definition"
 VERSION = 1
@@ -87,7 +87,7 @@ class DefinitionError(ServiceError):
 def export_definition(survey: Survey) -> dict[str, Any]:
     sections = sorted(survey.sections, key=lambda s: (s.position, s.id))
     section_keys = {s.id: s.key for s in sections}
-    questions = ordered_questions(survey)
+    questions = ordered_questions(survey.questions)
     texts = db.session.scalars(
         select(TextEntry).filter_by(survey_id=survey.id).order_by(TextEntry.key, TextEntry.language)
     ).all()

@@ -39,8 +39,7 @@ from ..models import (
     Survey,
 )
 from .benchmarks import current_benchmarks
-from .frames import ordered_questions
-from .path import adults_only, is_special, under_16_codes
+from .path import adults_only, is_special, ordered_questions, under_16_codes
 
 # How much more (or less) likely each population group is to answer than its
 # population share suggests.
@@ -437,7 +436,7 @@ def generate_answers(
     """Per question key, one value per respondent (None = not on the path or
     skipped): a code, a list of codes (multiple, ranking in rank order), a dict
     item -> code (grid), text or a number. Also each respondent's consent."""
-    questions = ordered_questions(survey)
+    questions = ordered_questions(survey.questions)
     people = _draw_people(rng, n, survey, questions)
     special_questions = [q for q in questions if is_special(q)]
     age_q = next((q for q in questions if q.demographic == "age_band"), None)
@@ -777,7 +776,7 @@ def _answer_rows(
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     append = rows.append
-    for q in ordered_questions(survey):
+    for q in ordered_questions(survey.questions):
         values = answers.get(q.key)
         if values is None:
             continue

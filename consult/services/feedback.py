@@ -35,7 +35,7 @@ from ..models import (
 from . import ServiceError
 from .audit import record
 from .content import SurveyTexts, digest, set_text
-from .frames import ordered_questions
+from .path import ordered_questions
 from .report import public_figures
 from .survey_cache import definition_changed
 
@@ -59,7 +59,7 @@ class Priority:
 
 
 def priority_questions(survey: Survey) -> list[Question]:
-    return [q for q in ordered_questions(survey) if q.type == QuestionType.RANKING]
+    return [q for q in ordered_questions(survey.questions) if q.type == QuestionType.RANKING]
 
 
 def feedback_priorities(survey: Survey, language: str | None = None) -> list[Priority]:

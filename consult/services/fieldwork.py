@@ -22,9 +22,10 @@ from ..wording import category_label
 from .benchmarks import benchmark_records, current_benchmarks
 from .content import SurveyTexts
 from .counts import response_counts
-from .frames import demographic_frame, ordered_questions
+from .frames import demographic_frame
 from .letters import WaveRate, wave_rates
 from .outreach import OutreachView, add_reach, channel_counts
+from .path import ordered_questions
 from .sampling import SampleSummary, sample_summary
 
 
@@ -108,7 +109,7 @@ def category_labels(survey: Survey, language: str | None = None) -> dict[object,
     texts = SurveyTexts(survey)
     language = language or survey.default_language
     labels: dict[tuple[str, str], list[str]] = {}
-    for question in ordered_questions(survey):
+    for question in ordered_questions(survey.questions):
         if not question.demographic:
             continue
         for option in question.choices:

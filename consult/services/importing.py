@@ -50,8 +50,7 @@ from . import ServiceError
 from .answers import AnswerInvalid, AnswerTampered, ParsedAnswer, answer_rows, parse_answer
 from .audit import record
 from .content import SurveyTexts
-from .frames import ordered_questions
-from .path import compute_path, is_special
+from .path import compute_path, is_special, ordered_questions
 from .responses import new_reference, now_utc
 
 MAX_ROWS = 100_000
@@ -452,7 +451,7 @@ class _Checker:
     def __init__(self, survey: Survey, columns: list[_Column], default_channel: str) -> None:
         self.survey = survey
         self.columns = columns
-        self.questions: list[Any] = [_QuestionView(q) for q in ordered_questions(survey)]
+        self.questions: list[Any] = [_QuestionView(q) for q in ordered_questions(survey.questions)]
         self.values = _Values(survey, self.questions)
         self.default_channel = default_channel
         self.now = now_utc()
@@ -759,7 +758,9 @@ def import_responses(
         )
     header, rows = read_table(content, filename)
     report = ImportReport(dry_run=dry_run)
-    columns, report.problems, report.notes = _columns(survey, header, ordered_questions(survey))
+    columns, report.problems, report.notes = _columns(
+        survey, header, ordered_questions(survey.questions)
+    )
     if not any(c.question is not None for c in columns) and not report.problems:
         report.problems.append(Problem(1, "", "no column is a question key of this survey"))
     if report.problems:

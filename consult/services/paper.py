@@ -41,7 +41,7 @@ from .answers import (
     store_answer,
 )
 from .audit import record
-from .frames import ordered_questions
+from .path import ordered_questions
 from .responses import new_reference, now_utc
 
 # Kept as a module name for the pages and tests that use it.
@@ -231,7 +231,7 @@ def submit_paper(survey: Survey, paper: PaperForm, form: Any, *, by: User) -> Pa
             elif _existing(survey, label, 2):
                 errors["serial"] = f"Form {label} has already been keyed twice"
     parsed: dict[int, tuple[Question, ParsedAnswer]] = {}
-    for question in ordered_questions(survey):
+    for question in ordered_questions(survey.questions):
         try:
             values = _posted_values(question, form)
             answer = parse_answer(_Optional(question), values, "en")  # type: ignore[arg-type]
@@ -354,7 +354,7 @@ def _show(question: Question, answer: ParsedAnswer | None) -> str:
 
 def compare_batch(survey: Survey, batch: str) -> list[FormComparison]:
     """Each form of a batch keyed twice, with the answers that differ."""
-    questions = ordered_questions(survey)
+    questions = ordered_questions(survey.questions)
     responses = db.session.scalars(
         select(Response)
         .where(Response.survey_id == survey.id, Response.batch.like(f"{batch}/%"))

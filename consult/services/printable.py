@@ -29,8 +29,7 @@ from ..models import Question, QuestionType, Survey
 from . import ServiceError, postcodes
 from .answers import top_n
 from .content import SurveyTexts, privacy_key, survey_intro_key
-from .frames import ordered_questions
-from .path import is_special
+from .path import is_special, ordered_questions
 from .survey_topics import special_topics_sentence, topics
 
 ONE_CHOICE_TYPES = (QuestionType.SINGLE, QuestionType.SCALE, QuestionType.AREA)
@@ -99,7 +98,7 @@ def build_questionnaire(survey: Survey, language: str) -> Questionnaire:
             field="lang",
         )
     texts = SurveyTexts(survey)
-    questions = ordered_questions(survey)
+    questions = ordered_questions(survey.questions)
     numbers = {q.key: n for n, q in enumerate(questions, start=1)}
     by_key = {q.key: q for q in questions}
     printed: list[PrintedQuestion] = []

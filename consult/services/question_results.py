@@ -54,7 +54,7 @@ from ..models import (
 from . import ServiceError
 from .audit import record
 from .content import SurveyTexts
-from .frames import ordered_questions
+from .path import ordered_questions
 from .survey_cache import _version as survey_version
 
 CHANNEL_NAMES = {
@@ -386,7 +386,7 @@ def question_results(
     language = language or survey.default_language
     texts = SurveyTexts(survey)
     base = min_base() if base is None else base
-    questions = list(questions) if questions is not None else ordered_questions(survey)
+    questions = list(questions) if questions is not None else ordered_questions(survey.questions)
     w = None if weights is None else weights.reindex(frame.index).to_numpy(dtype=np.float64)
     rep = None if replicates is None else replicates.reindex(frame.index).to_numpy(np.float64)
     plans = [_plan(q, frame, texts, language, themes) for q in questions]

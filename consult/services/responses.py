@@ -16,7 +16,6 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -40,10 +39,7 @@ from .answers import (
     as_stored,
     delete_answers,
     load_answers,
-    parse_answer,
-    store_answer,
 )
-from .content import SurveyTexts
 from .path import (
     CONSENT,
     Path,
@@ -241,6 +237,15 @@ class Journey:
     def answer(self, key: str) -> ParsedAnswer | None:
         return self.answers.get(key)
 
+    def on_path(self, key: str) -> Question:
+        """The question `key`, if this respondent is asked it: the one check
+        for both showing a question and saving its answer. Raises `NotOnPath`
+        for a question that does not apply (any more), or does not exist."""
+        question = self.by_key.get(key)
+        if question is None or not self.path.contains(key):
+            raise NotOnPath(key)
+        return question
+
     def first_incomplete(self) -> Step | None:
         return first_incomplete(self.path, self.answers, self.response.special_consent)
 
@@ -269,7 +274,7 @@ class ResponseNotOpen(ServiceError):
     """The response was submitted or has expired; it can no longer change."""
 
 
-def _prune(current: Journey) -> Journey:
+def prune(current: Journey) -> Journey:
     """Drop answers that no longer apply; repeat until the path is stable
     (dropping one answer can hide a question whose answer hides another)."""
     for _round in range(len(current.questions) + 1):
@@ -287,7 +292,7 @@ def _prune(current: Journey) -> Journey:
     return current
 
 
-def _touch(response: Response, survey: Survey, now: datetime) -> None:
+def touch(response: Response, survey: Survey, now: datetime) -> None:
     response.updated_at = now
     response.expires_at = now + timedelta(days=survey.resume_days)
 
@@ -299,40 +304,37 @@ def ensure_open(response: Response, now: datetime | None = None) -> None:
         raise ResponseNotOpen("This response has expired.")
 
 
-def save_answer(
-    response: Response,
-    key: str,
-    values: Any,
-    language: str,
-    *,
-    texts: SurveyTexts | None = None,
-    now: datetime | None = None,
-) -> Journey:
-    """Parse and store the answer to one question on the respondent's path,
-    then drop answers the change makes irrelevant. Raises `NotOnPath`,
-    `AnswerTampered` or `AnswerInvalid`; nothing is stored on any of them."""
-    now = now or now_utc()
+def open_for_change(response: Response, now: datetime | None = None) -> Journey:
+    """The response locked for this request and still open, with its journey
+    read under the lock. Raises `ResponseNotOpen`."""
     _lock(response)
     ensure_open(response, now)
-    current = journey(response)
-    question = current.by_key.get(key)
-    if question is None or not current.path.contains(key):
-        raise NotOnPath(key)
-    parsed = parse_answer(question, values, language, texts)
-    store_answer(response, question, parsed)
-    if response.language != language:
-        response.language = language
-    _touch(response, current.survey, now)
+    return journey(response)
+
+
+def record_language(response: Response, language: str) -> bool:
+    """The one place a response's language changes after it started: an open
+    response records the language it is being answered in. True when it
+    changed (the caller's transaction has something to commit)."""
+    if response.status != ResponseStatus.IN_PROGRESS or response.language == language:
+        return False
+    response.language = language
+    return True
+
+
+def with_answer(current: Journey, question: Question, parsed: ParsedAnswer) -> Journey:
+    """The journey once `parsed` is stored for `question`, without reading the
+    answers back: the rest were read under the response's lock and nothing
+    else can have changed them. Answers it takes off the path are still
+    stored: `prune` drops them."""
     db.session.flush()
-    # The answers as now stored, without reading them all back: the rest were
-    # read under the lock above and nothing else can have changed them.
     answers = dict(current.answers)
-    answers.pop(key, None)
+    answers.pop(question.key, None)
     stored = as_stored(question, parsed)
     if not stored.is_empty:
-        answers[key] = stored
-    path = compute_path(current.questions, answers, response.special_consent)
-    return _prune(Journey(current.survey, response, current.questions, answers, path))
+        answers[question.key] = stored
+    path = compute_path(current.questions, answers, current.response.special_consent)
+    return Journey(current.survey, current.response, current.questions, answers, path)
 
 
 def _lock(response: Response) -> None:
@@ -344,15 +346,13 @@ def _lock(response: Response) -> None:
 
 def record_consent(response: Response, consent: bool, *, now: datetime | None = None) -> Journey:
     now = now or now_utc()
-    _lock(response)
-    ensure_open(response, now)
-    current = journey(response)
+    current = open_for_change(response, now)
     if not current.path.has_consent_step:
         raise NotOnPath(CONSENT)
     response.special_consent = consent
-    _touch(response, current.survey, now)
+    touch(response, current.survey, now)
     db.session.flush()
-    return _prune(journey(response, current.questions))
+    return prune(journey(response, current.questions))
 
 
 # --- submission -----------------------------------------------------------------------
@@ -378,7 +378,7 @@ def submit(response: Response, *, now: datetime | None = None) -> SubmitResult:
         return SubmitResult(response, submitted_now=False)
     if is_expired(response, now):
         raise ResponseNotOpen("This response has expired.")
-    current = _prune(journey(response))
+    current = prune(journey(response))
     missing = current.first_incomplete()
     if missing is not None:
         raise Incomplete(missing)
@@ -417,7 +417,7 @@ def issue_resume_code(response: Response, *, now: datetime | None = None) -> str
         try:
             with db.session.begin_nested():
                 response.resume_code_hash = code_digest(code)
-                _touch(response, survey, now)
+                touch(response, survey, now)
                 db.session.flush()
             return group(code)
         except IntegrityError:

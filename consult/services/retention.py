@@ -55,7 +55,8 @@ from ..models import (
 )
 from . import ServiceError
 from .audit import record
-from .frames import ordered_questions, response_frame
+from .frames import response_frame
+from .path import ordered_questions
 from .sampling import erase_addresses
 
 
@@ -256,7 +257,7 @@ def take_snapshot(survey: Survey) -> SurveySnapshot:
     )
     snapshot.aggregates = [
         RetainedAggregate(**row)
-        for q in ordered_questions(survey)
+        for q in ordered_questions(survey.questions)
         for row in _aggregate(q, frame, w)
     ]
     db.session.add(snapshot)

@@ -41,7 +41,7 @@ from .content import (
     survey_intro_key,
     survey_title_key,
 )
-from .frames import ordered_questions
+from .path import ordered_questions
 from .spreadsheets import SpreadsheetError, read_xlsx
 
 MISSING = "missing"
@@ -102,7 +102,7 @@ def survey_strings(survey: Survey) -> list[StringSpec]:
     for key, kind in ((survey_intro_key(), "intro"), (privacy_key(), "privacy")):
         if key in present:
             specs.append(StringSpec(key, kind))
-    questions = ordered_questions(survey)
+    questions = ordered_questions(survey.questions)
     used_sections = {q.section_id for q in questions}
     section_of = {s.id: s for s in survey.sections}
     seen_sections: set[int] = set()

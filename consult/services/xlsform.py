@@ -38,7 +38,7 @@ from .content import (
     survey_intro_key,
     survey_title_key,
 )
-from .frames import ordered_questions
+from .path import ordered_questions
 from .spreadsheets import SpreadsheetError, read_xlsx
 from .surveys import KEY_PATTERN, add_question, add_section, create_survey
 from .translation import safe_cell
@@ -176,7 +176,7 @@ def export_xlsform(survey: Survey) -> bytes:
     types = {q.key: q.type for q in survey.questions}
     sections = {s.id: s for s in survey.sections}
     current = None
-    for question in ordered_questions(survey):
+    for question in ordered_questions(survey.questions):
         if question.section_id != current:
             if current is not None:
                 rows.append(["end_group", sections[current].key])
@@ -977,7 +977,7 @@ def import_xlsform(
                 "only: translate it)"
             )
     db.session.refresh(survey)
-    order = ordered_questions(survey)
+    order = ordered_questions(survey.questions)
     by_key = {q.key: q for q in order}
     position = {q.key: i for i, q in enumerate(order)}
     raw_codes = {e["key"]: e["codes"] for e in planned}

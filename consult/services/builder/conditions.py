@@ -15,7 +15,7 @@ from ...models import (
 )
 from .. import ServiceError, typed_answers
 from ..audit import record
-from ..frames import ordered_questions
+from ..path import ordered_questions
 from .common import CONDITION_SOURCE_TYPES, TYPE_LABELS, _uid
 
 
@@ -29,7 +29,7 @@ def _condition_source(show_if: dict[str, Any] | None) -> str | None:
 def condition_problems(survey: Survey, order: list[Question] | None = None) -> list[str]:
     """Every condition in the survey that does not point at an earlier
     question's existing codes, given an order (the current one by default)."""
-    order = order if order is not None else ordered_questions(survey)
+    order = order if order is not None else ordered_questions(survey.questions)
     position = {q.key: i for i, q in enumerate(order)}
     by_key = {q.key: q for q in order}
     problems = []
@@ -145,7 +145,7 @@ def set_condition(
         new = None
     else:
         new = {"question": source_key, "in": list(dict.fromkeys(codes))}
-        order = ordered_questions(survey)
+        order = ordered_questions(survey.questions)
         validate_condition(
             question,
             new,
@@ -179,7 +179,7 @@ def set_comparison(
     """Show `question` only when an earlier number, decimal or date answer
     compares with `value` (a number, or a date written YYYY-MM-DD)."""
     survey = question.survey
-    order = ordered_questions(survey)
+    order = ordered_questions(survey.questions)
     by_key = {q.key: q for q in order}
     source = by_key.get(source_key)
     if comparison not in COMPARISONS:

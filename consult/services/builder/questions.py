@@ -25,8 +25,7 @@ from ..content import (
     hint_key,
     prompt_key,
 )
-from ..frames import ordered_questions
-from ..path import is_special
+from ..path import is_special, ordered_questions
 from ..surveys import add_question
 from .common import _check_key, _check_text, _edit_text, _refuse_if_locked, _uid, is_locked
 from .conditions import _dependants, condition_problems
@@ -244,13 +243,15 @@ def _rename_question_texts(question: Question, new_key: str) -> None:
 def move_question(question: Question, direction: str) -> None:
     """Swap with the neighbouring question of the same section."""
     survey = question.survey
-    siblings = [q for q in ordered_questions(survey) if q.section_id == question.section_id]
+    siblings = [
+        q for q in ordered_questions(survey.questions) if q.section_id == question.section_id
+    ]
     i = siblings.index(question)
     j = i - 1 if direction == "up" else i + 1
     if j < 0 or j >= len(siblings):
         return
     other = siblings[j]
-    order = ordered_questions(survey)
+    order = ordered_questions(survey.questions)
     a, b = order.index(question), order.index(other)
     order[a], order[b] = order[b], order[a]
     problems = condition_problems(survey, order)

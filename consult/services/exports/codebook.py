@@ -9,7 +9,8 @@ from typing import Any
 
 from ...models import Question, QuestionType, Survey
 from ..content import SurveyTexts
-from ..frames import SPECIAL_CONSENT_COLUMN, ordered_questions, question_columns
+from ..frames import SPECIAL_CONSENT_COLUMN, question_columns
+from ..path import ordered_questions
 from .common import SPSS_MISSING_NUMBERS
 
 
@@ -61,7 +62,7 @@ def codebook(
 ) -> list[Variable]:
     """Every column of the export, in order, labelled in `language`."""
     texts = SurveyTexts(survey)
-    questions = list(questions if questions is not None else ordered_questions(survey))
+    questions = list(questions if questions is not None else ordered_questions(survey.questions))
     result = [
         Variable("resp_reference", "Response reference", "meta", "nominal"),
         Variable("resp_language", "Language the response was given in", "meta", "nominal"),

@@ -46,7 +46,7 @@ from ...models import (
 from .. import ServiceError
 from ..benchmarks import current_benchmarks
 from ..content import SurveyTexts, option_key
-from ..frames import ordered_questions
+from ..path import ordered_questions
 from .labels import CHANNEL, group_label
 from .measures import Headline, Measure, headline, headline_measures
 from .schemes import (
@@ -492,7 +492,7 @@ def _compute(
     priority_tables = []
     if len(frame):
         lang = survey.default_language
-        for q in ordered_questions(survey):
+        for q in ordered_questions(survey.questions):
             if q.type != QuestionType.RANKING:
                 continue
             columns = [f"{q.key}__{o.code}" for o in q.choices]

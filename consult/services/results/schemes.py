@@ -33,14 +33,8 @@ from ...vocabulary import Stream
 from .. import ServiceError
 from ..audit import record
 from ..benchmarks import benchmark_records, current_benchmarks
-from ..frames import (
-    Slot,
-    demographic_frame,
-    ordered_questions,
-    question_columns,
-    read_answers,
-    response_frame,
-)
+from ..frames import Slot, demographic_frame, question_columns, read_answers, response_frame
+from ..path import ordered_questions
 from .labels import variable_name
 from .streams import base_weights
 
@@ -82,7 +76,7 @@ def load_demographics(survey: Survey) -> pd.DataFrame:
     """The demographic frame alone, reading only the demographic questions'
     answers: what representation needs, at a fraction of the cost of every
     question's answers."""
-    questions = [q for q in ordered_questions(survey) if q.demographic]
+    questions = [q for q in ordered_questions(survey.questions) if q.demographic]
     columns = [
         (q, column) for q in questions for column in question_columns(q) if column.name == q.key
     ]
@@ -135,7 +129,7 @@ def current_scheme(survey: Survey) -> WeightingScheme | None:
 def survey_variables(survey: Survey) -> list[str]:
     """Demographic variables the survey asks about, in questionnaire order."""
     found: list[str] = []
-    for q in ordered_questions(survey):
+    for q in ordered_questions(survey.questions):
         if q.demographic and q.demographic not in found:
             found.append(q.demographic)
     if "ethnic_group_detailed" in found and "ethnic_group" not in found:
