@@ -118,10 +118,14 @@ def test_a_move_that_would_break_a_condition_is_refused(app_context):
     builder.set_condition(q(survey, "other"), "priorities", ["something_else"])
     with pytest.raises(ServiceError, match="before the question its condition depends on"):
         builder.move_question(q(survey, "other"), "up")
-    order = [x.key for x in builder.ordered_questions(survey)]
+    order = [x.key for x in builder.ordered_questions(survey.questions)]
     assert order == ["age_band", "priorities", "other"]
     builder.move_question(q(survey, "age_band"), "down")
-    assert [x.key for x in builder.ordered_questions(survey)] == ["priorities", "age_band", "other"]
+    assert [x.key for x in builder.ordered_questions(survey.questions)] == [
+        "priorities",
+        "age_band",
+        "other",
+    ]
 
 
 def test_a_loop_is_named(app_context):
@@ -268,7 +272,11 @@ def test_new_wave_keeps_keys_codes_and_texts(app_context):
         survey.id,
     )
     assert wave2.status == SurveyStatus.DRAFT
-    assert [x.key for x in builder.ordered_questions(wave2)] == ["age_band", "priorities", "other"]
+    assert [x.key for x in builder.ordered_questions(wave2.questions)] == [
+        "age_band",
+        "priorities",
+        "other",
+    ]
     assert [o.code for o in q(wave2, "age_band").choices] == [
         "aged_16_24",
         "aged_25_plus",

@@ -33,7 +33,7 @@ def snapshot(survey: Survey):
             x.show_if,
             [(o.kind, o.code, o.exclusive, o.is_missing) for o in x.options],
         )
-        for x in builder.ordered_questions(survey)
+        for x in builder.ordered_questions(survey.questions)
     ]
     texts = {
         (t.key, t.language, t.value)
@@ -153,7 +153,7 @@ def test_kobo_form_with_unsupported_rows_is_reported_per_row(app_context):
         [("list_name", "name", "label::English (en)"), ("yn", "1", "Yes"), ("yn", "2", "No")],
     )
     result = import_xlsform(survey.partnership, content, slug="from-kobo")
-    keys = [x.key for x in builder.ordered_questions(result.survey)]
+    keys = [x.key for x in builder.ordered_questions(result.survey.questions)]
     assert keys == ["feels_safe", "why", "age"]
     assert [o.code for o in q(result.survey, "feels_safe").choices] == ["c1", "c2"]
     assert q(result.survey, "why").show_if == {"question": "feels_safe", "in": ["c2"]}

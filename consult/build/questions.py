@@ -12,7 +12,7 @@ from ..models import COMPARABLE_TYPES, DEMOGRAPHIC_VARIABLES, Question, Question
 from ..security import role_required
 from ..services import builder
 from ..services.content import SurveyTexts
-from ..services.frames import ordered_questions
+from ..services.path import ordered_questions
 from ..services.surveys import chosen_section, survey_section
 from ..unit_of_work import UnitOfWork, redirect_with
 from . import bp
@@ -76,7 +76,7 @@ def question_page(
     status: int = 200,
 ) -> Any:
     """The question's page; each of its forms re-renders it with its errors."""
-    order = ordered_questions(survey)
+    order = ordered_questions(survey.questions)
     earlier = [
         q
         for q in order[: order.index(question)]

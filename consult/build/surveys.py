@@ -17,7 +17,7 @@ from ..services import translation as tr
 from ..services.audit import record
 from ..services.content import SurveyTexts, privacy_key, survey_intro_key
 from ..services.counts import response_counts
-from ..services.frames import ordered_questions
+from ..services.path import ordered_questions
 from ..services.surveys import create_survey
 from ..unit_of_work import UnitOfWork, redirect_with
 from . import bp
@@ -59,7 +59,7 @@ def new_survey() -> Any:
 def survey_page(survey: Survey) -> dict[str, Any]:
     """What the survey's overview shows; the sections' forms re-render it
     with their errors."""
-    questions = ordered_questions(survey)
+    questions = ordered_questions(survey.questions)
     by_section: dict[int | None, list[Question]] = {}
     for q in questions:
         by_section.setdefault(q.section_id, []).append(q)
@@ -211,6 +211,6 @@ def preview(survey_id: int) -> Any:
         texts=SurveyTexts(survey),
         language=language,
         content_dir=direction(language),
-        questions=ordered_questions(survey),
+        questions=ordered_questions(survey.questions),
         sections={s.id: s for s in survey.sections},
     )

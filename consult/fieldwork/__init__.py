@@ -16,7 +16,7 @@ from ..services import ServiceError, outreach, paper
 from ..services import cleaning as cleaning_service
 from ..services import fieldwork as service
 from ..services.content import SurveyTexts
-from ..services.frames import ordered_questions
+from ..services.path import ordered_questions
 from ..vocabulary import FLAG_LABELS
 
 bp = Blueprint("fieldwork", __name__, url_prefix="/manage/surveys")
@@ -118,7 +118,7 @@ def paper_entry(survey_id: int):
         "fieldwork/paper_entry.html",
         survey=survey,
         texts=SurveyTexts(survey),
-        questions=ordered_questions(survey),
+        questions=ordered_questions(survey.questions),
         values=values,
         errors=errors,
         idempotency_key=key,

@@ -14,7 +14,7 @@ from ..security import has_role, owned_or_404, role_required
 from ..services import ServiceError, cleaning, paper
 from ..services.answers import AnswerTampered, describe, load_answers
 from ..services.content import SurveyTexts
-from ..services.frames import ordered_questions
+from ..services.path import ordered_questions
 from . import bp
 
 
@@ -56,7 +56,7 @@ def response(survey_id: int, response_id: int):
     survey = owned_or_404(Survey, survey_id)
     found = _response_or_404(survey, response_id)
     texts = SurveyTexts(survey)
-    questions = ordered_questions(survey)
+    questions = ordered_questions(survey.questions)
     answers = load_answers(found, questions)
     rows = [
         (q, describe(q, answers[q.key], texts, survey.default_language) if q.key in answers else [])

@@ -34,6 +34,7 @@ import pandas as pd
 
 from ..extensions import db
 from ..models import NUMERIC_TYPES, Question, QuestionType, Response, ResponseStatus, Survey
+from .path import ordered_questions
 
 META_COLUMNS = ("resp_reference", "resp_language", "resp_channel", "resp_submitted_at")
 SPECIAL_CONSENT_COLUMN = "resp_special_consent"
@@ -64,14 +65,7 @@ def question_columns(question: Question) -> list[Column]:
 
 
 def survey_columns(survey: Survey) -> list[Column]:
-    return [column for q in ordered_questions(survey) for column in question_columns(q)]
-
-
-def ordered_questions(survey: Survey) -> list[Question]:
-    section_position = {s.id: s.position for s in survey.sections}
-    return sorted(
-        survey.questions, key=lambda q: (section_position.get(q.section_id or -1, 0), q.position)
-    )
+    return [column for q in ordered_questions(survey.questions) for column in question_columns(q)]
 
 
 # --------------------------------------------------------------------------- #
@@ -420,7 +414,7 @@ def response_frame(
 ) -> pd.DataFrame:
     columns = [
         (question, column)
-        for question in ordered_questions(survey)
+        for question in ordered_questions(survey.questions)
         if include_text or question.type != QuestionType.TEXT
         for column in question_columns(question)
     ]
@@ -473,7 +467,7 @@ def demographic_frame(survey: Survey, frame: pd.DataFrame | None = None) -> pd.D
     if frame is None:
         frame = response_frame(survey, include_text=False)
     result = pd.DataFrame(index=frame.index)
-    for question in ordered_questions(survey):
+    for question in ordered_questions(survey.questions):
         if not question.demographic or question.key not in frame.columns:
             continue
         mapping = {

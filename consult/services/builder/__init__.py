@@ -19,7 +19,7 @@ the builder's interface; views and other services import them from here."""
 from __future__ import annotations
 
 from ...vocabulary import OPTION_TYPES
-from ..frames import ordered_questions
+from ..path import ordered_questions
 from .common import (
     CONDITION_SOURCE_TYPES,
     MAX_TEXT,
