@@ -127,14 +127,14 @@ def build_survey(slug: str):
 def insert_responses(survey, n: int, seed: int) -> int:
     """Bulk insert through the DB-API: executemany of plain tuples."""
     from consult.extensions import db
-    from consult.services.frames import ordered_questions
+    from consult.services.path import ordered_questions
 
     rng = np.random.default_rng(seed)
     # Everything read from the session before the raw connection starts
     # writing: SQLite would otherwise lock the session's reads out.
     questions = [
         (q.id, q.type, [o.code for o in q.choices], [i.code for i in q.items])
-        for q in ordered_questions(survey)
+        for q in ordered_questions(survey.questions)
     ]
     survey_id = survey.id
     db.session.commit()

@@ -37,7 +37,7 @@ def main() -> None:
     from consult.services import cleaning
     from consult.services.accounts import create_partnership
     from consult.services.answers import load_answers
-    from consult.services.frames import ordered_questions
+    from consult.services.path import ordered_questions
     from consult.services.surveys import add_question, add_section, create_survey
 
     app = create_app(
@@ -103,7 +103,7 @@ def main() -> None:
 
         def reference_once() -> int:
             db.session.expire_all()
-            ordered = ordered_questions(survey)
+            ordered = ordered_questions(survey.questions)
             found = 0
             for form in forms:
                 assert form.second is not None

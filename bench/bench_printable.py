@@ -50,7 +50,7 @@ def main() -> None:
     from consult.extensions import db
     from consult.services.accounts import create_partnership
     from consult.services.content import set_text
-    from consult.services.frames import ordered_questions
+    from consult.services.path import ordered_questions
     from consult.services.printable import render_html, render_pdf
 
     app = create_app(
@@ -63,7 +63,7 @@ def main() -> None:
         db.session.commit()
         survey = build_survey("bench-printable")
         survey.languages = ["en", "ur", "gu"]
-        for question in ordered_questions(survey):
+        for question in ordered_questions(survey.questions):
             for language, words in (("ur", URDU), ("gu", GUJARATI)):
                 set_text(survey, f"q.{question.key}.prompt", language, f"{words} ({question.key})")
                 for option in question.options:

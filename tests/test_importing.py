@@ -18,8 +18,8 @@ from consult.extensions import db
 from consult.models import Answer, Partnership, Response, Survey, SurveyStatus
 from consult.services.answers import load_answers
 from consult.services.exports import prepare_export, stream_csv
-from consult.services.frames import ordered_questions
 from consult.services.importing import ImportRefused, import_responses, parse_when
+from consult.services.path import ordered_questions
 from consult.services.surveys import add_question, add_section, create_survey
 
 
@@ -154,7 +154,7 @@ def answers_of(survey, reference=None):
     responses = db.session.scalars(
         sa.select(Response).filter_by(survey_id=survey.id).order_by(Response.id)
     ).all()
-    questions = ordered_questions(survey)
+    questions = ordered_questions(survey.questions)
     return [(r, load_answers(r, questions)) for r in responses]
 
 
@@ -555,7 +555,7 @@ def test_the_demo_survey_with_special_category_answers_imports_back_unchanged(ap
     )
     target.status = SurveyStatus.OPEN
     db.session.commit()
-    specials = [q for q in ordered_questions(source) if q.special_category]
+    specials = [q for q in ordered_questions(source.questions) if q.special_category]
     assert specials
 
     def export(survey) -> bytes:

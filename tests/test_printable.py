@@ -18,7 +18,7 @@ from test_importing import build_survey
 from consult.extensions import db
 from consult.models import Partnership, SurveyStatus
 from consult.services import ServiceError
-from consult.services.frames import ordered_questions
+from consult.services.path import ordered_questions
 from consult.services.printable import build_questionnaire, render_pdf
 from consult.services.surveys import add_question, add_section, create_survey
 
@@ -141,7 +141,7 @@ def test_a_go_to_skips_every_question_that_depends_on_the_answer(app_context):
     )
     db.session.refresh(survey)
     # Straight after "reported": both are skipped by "No".
-    order = [q for q in ordered_questions(survey) if q is not satisfied]
+    order = [q for q in ordered_questions(survey.questions) if q is not satisfied]
     order.insert(order.index(reported) + 1, satisfied)
     for position, question in enumerate(order):
         question.position = position

@@ -130,7 +130,7 @@ def partnership() -> Partnership:
 def test_a_kobo_form_is_mapped_or_listed_row_by_row_and_column_by_column(app_context):
     result = import_xlsform(partnership(), kobo_form(), slug="kobo")
     survey = result.survey
-    keys = [x.key for x in builder.ordered_questions(survey)]
+    keys = [x.key for x in builder.ordered_questions(survey.questions)]
     assert keys == [
         "age",
         "comments",
