@@ -154,6 +154,14 @@ def _job_page(survey: Survey, job: Job) -> Any:
         job=job,
         filename=export_jobs.filename(job),
         format_name=export_service.FORMAT_NAMES.get(job.params.get("format", ""), ""),
+        # Asking again re-queues a failed job, which continues where it stopped.
+        retry_url=url_for(
+            "exports.download",
+            survey_id=survey.id,
+            format=job.params.get("format"),
+            lang=job.params.get("language"),
+            weighted="yes" if job.params.get("weighted") else "no",
+        ),
     )
     if waiting:
         return page, 202, {"Retry-After": "5"}
