@@ -100,6 +100,10 @@ class Config:
     # computed by a background job (when jobs are not inline): the page says
     # they are being computed instead of holding a request for seconds.
     RESULTS_JOB_MIN_RESPONSES = _int("RESULTS_JOB_MIN_RESPONSES", 20000, minimum=1)
+    # A survey with at least this many submitted responses has its Excel and
+    # SPSS exports made by a background job (when jobs are not inline): the
+    # officer waits on a page that looks again, not on a held request.
+    EXPORT_JOB_MIN_RESPONSES = _int("EXPORT_JOB_MIN_RESPONSES", 20000, minimum=1)
     # The address residents reach the service at, printed in letters' links
     # and QR codes; pages that generate letters use the address they were
     # reached at when this is unset.

@@ -234,6 +234,7 @@ def _load_kinds() -> None:
     # Job functions register themselves when their module is imported; a
     # worker imports them here, so a new kind of job adds its module here.
     from .services import letters  # noqa: F401
+    from .services.exports import background as export_background  # noqa: F401
     from .services.results import background  # noqa: F401
 
 

@@ -11,8 +11,11 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
+    abort,
     flash,
     g,
+    jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -20,17 +23,21 @@ from flask import (
     url_for,
 )
 
+from .. import jobs
 from ..errors import render_error
 from ..extensions import db
 from ..i18n import LANGUAGES
-from ..models import Role, Survey
+from ..models import Job, Role, Survey
 from ..security import owned_or_404, role_required
 from ..services import ServiceError
 from ..services import exports as export_service
 from ..services import feedback as feedback_service
+from ..services.audit import record
 from ..services.content import SurveyTexts
 from ..services.counts import response_counts
+from ..services.exports import background as export_jobs
 from ..services.report import build_report
+from ..vocabulary import JobStatus
 
 bp = Blueprint("exports", __name__, url_prefix="/manage/surveys")
 
@@ -109,6 +116,11 @@ def download(survey_id: int) -> Any:
             "Viewers can download the aggregate Excel workbook and read the strategy report.",
         )
     try:
+        if export_jobs.needs_job(survey, fmt):
+            job = export_jobs.submit(
+                survey, format=fmt, language=lang, weighted=weighted, role=_role(), user=g.user
+            )
+            return _job_page(survey, job)
         export = export_service.prepare_export(
             survey, format=fmt, role=_role(), language=lang, weighted=weighted, by=g.user
         )
@@ -129,6 +141,86 @@ def download(survey_id: int) -> Any:
     spool = export_service.spooled(export)
     return Response(
         _file_chunks(spool), mimetype=export_service.MEDIA_TYPES[export.format], headers=headers
+    )
+
+
+def _job_page(survey: Survey, job: Job) -> Any:
+    """A large export being made by a job: the page looks again every 5
+    seconds (a meta refresh: no script) and offers the file when it is done."""
+    waiting = job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+    page = render_template(
+        "exports/preparing.html",
+        survey=survey,
+        job=job,
+        filename=export_jobs.filename(job),
+        format_name=export_service.FORMAT_NAMES.get(job.params.get("format", ""), ""),
+        # Asking again re-queues a failed job, which continues where it stopped.
+        retry_url=url_for(
+            "exports.download",
+            survey_id=survey.id,
+            format=job.params.get("format"),
+            lang=job.params.get("language"),
+            weighted="yes" if job.params.get("weighted") else "no",
+        ),
+    )
+    if waiting:
+        return page, 202, {"Retry-After": "5"}
+    return page
+
+
+def _export_job(survey: Survey, job_id: int) -> Job:
+    job = db.session.get(Job, job_id)
+    if job is None or job.survey_id != survey.id or job.kind != export_jobs.KIND:
+        abort(404)
+    role = job.params.get("role", "")
+    # A viewer's workbook holds aggregates only, so anyone who may see the
+    # survey may take it; a raw export only goes to the role it was made for
+    # (special-category answers depend on the role).
+    if export_service.may_export_raw(role) and role != _role():
+        abort(
+            make_response(
+                render_error(
+                    403,
+                    "You cannot download individual responses",
+                    "Viewers can download the aggregate Excel workbook and read the strategy report.",
+                )
+            )
+        )
+    return job
+
+
+@bp.route("/<int:survey_id>/export/jobs/<int:job_id>.json")
+@role_required(Role.VIEWER)
+def export_job_json(survey_id: int, job_id: int) -> Any:
+    """The export job's progress, for anything that polls it."""
+    survey = _survey(survey_id)
+    return jsonify(jobs.as_json(_export_job(survey, job_id)))
+
+
+@bp.route("/<int:survey_id>/export/jobs/<int:job_id>/download")
+@role_required(Role.VIEWER)
+def export_job_download(survey_id: int, job_id: int) -> Any:
+    survey = _survey(survey_id)
+    job = _export_job(survey, job_id)
+    data = jobs.result_file(job)
+    if data is None:
+        return _job_page(survey, job)
+    record(
+        "export_downloaded",
+        partnership_id=survey.partnership_id,
+        user_id=g.user.id,
+        target=f"survey:{survey.id}",
+        details={"job": job.id, "format": job.params.get("format")},
+    )
+    db.session.commit()
+    name = export_jobs.filename(job)
+    return Response(
+        data,
+        mimetype=export_service.MEDIA_TYPES[job.params["format"]],
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 

@@ -146,14 +146,7 @@ def prepare_export(
 ) -> Export:
     """Check the request and work out what the export will contain. `role`
     None is the command line (an operator with access to the database)."""
-    if format not in FORMATS:
-        raise ServiceError(f"Choose a format: {', '.join(FORMATS)}", field="format")
-    language = language or survey.default_language
-    if language not in survey.languages:
-        raise ServiceError(
-            f"The survey is not offered in {language!r}; choose one of {', '.join(survey.languages)}",
-            field="lang",
-        )
+    language = check_choices(survey, format, language)
     raw = True
     if role is not None and not may_export_raw(role):
         if format != "xlsx":
@@ -168,6 +161,19 @@ def prepare_export(
     variables = select_variables(codebook(survey, language), policy)
     weighting = weighting if weighting is not None else resolve_weighting(survey, weighted)
     return Export(survey, format, language, weighting, variables, policy, raw=raw, by=by)
+
+
+def check_choices(survey: Survey, format: str, language: str | None) -> str:
+    """The format and language asked for, checked; returns the language."""
+    if format not in FORMATS:
+        raise ServiceError(f"Choose a format: {', '.join(FORMATS)}", field="format")
+    language = language or survey.default_language
+    if language not in survey.languages:
+        raise ServiceError(
+            f"The survey is not offered in {language!r}; choose one of {', '.join(survey.languages)}",
+            field="lang",
+        )
+    return language
 
 
 def record_export(export: Export, *, user_id: int | None, part: str = "") -> None:
