@@ -264,6 +264,29 @@ def delete_files(job: Job, prefix: str) -> None:
     )
 
 
+def discard_files(survey_id: int, *, kinds: tuple[str, ...] | None = None) -> int:
+    """Delete the files jobs made for a survey (all kinds, or `kinds`), and
+    mark those jobs failed with the reason, so nobody downloads a file that
+    still holds answers or addresses retention or an erasure took away.
+    Flushes; the caller commits. Returns how many jobs lost files."""
+    query = sa.select(Job).where(Job.survey_id == survey_id)
+    if kinds is not None:
+        query = query.where(Job.kind.in_(kinds))
+    touched = 0
+    for job in db.session.scalars(query):
+        deleted = db.session.execute(sa.delete(JobFile).where(JobFile.job_id == job.id))
+        if deleted.rowcount:  # type: ignore[attr-defined]
+            touched += 1
+            job.status = JobStatus.FAILED
+            job.result = ""
+            job.error = (
+                "The file was deleted because responses or addresses were erased "
+                "or the survey's retention date passed. Ask for it again."
+            )
+    db.session.flush()
+    return touched
+
+
 def result_file(job: Job) -> bytes | None:
     """A done job's result, when it is a file."""
     if job.status != JobStatus.DONE or not job.result.startswith("file:"):

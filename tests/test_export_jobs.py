@@ -187,3 +187,37 @@ def test_inline_jobs_download_at_once(app, client, survey_id, monkeypatch):
     response = client.get(f"/manage/surveys/{survey_id}/export/download?format=sav")
     assert response.status_code == 200
     assert _export_jobs(app) == []
+
+
+def test_erasing_a_response_deletes_the_stored_exports_that_may_hold_it(large, client, survey_id):
+    from consult.models import JobFile, Partnership
+    from consult.services.retention import erase_response
+
+    app = large
+    sign_in(client, "officer@demo.example")
+    url = f"/manage/surveys/{survey_id}/export/download?format=xlsx&lang=en&weighted=no"
+    assert client.get(url).status_code == 202
+    _work(app)
+    [job] = _export_jobs(app)
+    assert job.status == "done", job.error
+    link = f"/manage/surveys/{survey_id}/export/jobs/{job.id}/download"
+    assert client.get(link).status_code == 200
+    with app.app_context():
+        survey = db.session.get(Survey, survey_id)
+        assert survey is not None
+        partnership = db.session.get(Partnership, survey.partnership_id)
+        reference = db.session.scalars(
+            sa.select(Response.reference).filter_by(survey_id=survey_id, status="submitted")
+        ).first()
+        assert partnership is not None and reference is not None
+        erase_response(partnership, reference, None)
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count(JobFile.id))) == 0
+    [job] = _export_jobs(app)
+    assert job.status == "failed" and "Ask for it again" in job.error
+    # The old file is gone for good: its link now says why, and asking again
+    # makes a new export.
+    gone = client.get(link)
+    assert gone.mimetype == "text/html"
+    assert "Ask for it again" in gone.get_data(as_text=True)
+    assert client.get(url).status_code == 202

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import delete, func, select, update
 
+from .. import jobs
 from ..extensions import db
 from ..models import (
     Answer,
@@ -155,6 +156,8 @@ def _count(survey: Survey) -> RetentionOutcome:
 
 def _apply(survey: Survey, outcome: RetentionOutcome) -> None:
     snapshot = take_snapshot(survey)
+    # Letters (addresses) and raw exports (answers) made by jobs go too.
+    jobs.discard_files(survey.id)
     outcome.aggregates = len(snapshot.aggregates)
     ids = select(Response.id).where(Response.survey_id == survey.id)
     # Bulk deletes: a survey may hold a hundred thousand responses. Answers
@@ -398,6 +401,8 @@ def erase_response(partnership: Partnership, reference: str, by: User | None) ->
         or 0
     )
     erasure = Erasure(response.reference, survey.slug, response.status, answers)
+    # A stored export may hold this response's answers.
+    jobs.discard_files(survey.id, kinds=("export",))
     db.session.execute(delete(Answer).where(Answer.response_id == response.id))
     db.session.execute(delete(AnswerCorrection).where(AnswerCorrection.response_id == response.id))
     db.session.execute(
