@@ -17,6 +17,7 @@ from ..services import ServiceError
 from ..services import letters as service
 from ..services.audit import record
 from ..vocabulary import JobStatus
+from ..wording import counted
 from . import bp
 
 
@@ -102,7 +103,7 @@ def letters_make(survey_id: int) -> Any:
         if job.status == JobStatus.FAILED:
             flash(f"The letters could not be made: {job.error}", "error")
         elif job.status == JobStatus.DONE:
-            flash(f"{job.total:,} letters are ready to download.", "success")
+            flash(f"{counted(job.total, 'letter is', 'letters are')} ready to download.", "success")
     return redirect(url_for("reach.letters_page", survey_id=survey.id))
 
 

@@ -12,6 +12,7 @@ from ..models import Role, Survey
 from ..security import has_role, owned_or_404, role_required
 from ..services import ServiceError, address_files
 from ..services import sampling as service
+from ..wording import counted
 from . import bp
 
 
@@ -95,7 +96,10 @@ def draw_sample(survey_id: int) -> Any:
         return _sample_page(survey, {error.field or "file": error.message})
     total = sum(int(s["drawn"]) for s in drawn.strata.values())
     db.session.commit()
-    flash(f"Drew {total} addresses (seed {drawn.seed}); each has a code.", "success")
+    flash(
+        f"Drew {counted(total, 'address', 'addresses')} (seed {drawn.seed}); each has a code.",
+        "success",
+    )
     return redirect(url_for("reach.sample", survey_id=survey.id))
 
 
