@@ -153,16 +153,7 @@ def set_condition(
             {q.key: i for i, q in enumerate(order)},
             order.index(question),
         )
-    if new == question.show_if:
-        return
-    question.show_if = new
-    record(
-        "condition_changed",
-        partnership_id=survey.partnership_id,
-        user_id=_uid(by),
-        target=f"survey:{survey.id}:{question.key}",
-        details={"show_if": new},
-    )
+    _store_condition(survey, question, new, by)
 
 
 COMPARISONS = {
@@ -208,16 +199,7 @@ def set_comparison(
         {q.key: i for i, q in enumerate(order)},
         order.index(question),
     )
-    if new == question.show_if:
-        return
-    question.show_if = new
-    record(
-        "condition_changed",
-        partnership_id=survey.partnership_id,
-        user_id=_uid(by),
-        target=f"survey:{survey.id}:{question.key}",
-        details={"show_if": new},
-    )
+    _store_condition(survey, question, new, by)
 
 
 def _sources(show_if: Any) -> set[str]:
@@ -261,3 +243,17 @@ def describe_condition(show_if: Any) -> str:
         if name in show_if:
             return f"{key} {sign} {show_if[name]}"
     return "always (the condition is not understood)"
+
+
+def _store_condition(survey: Survey, question: Question, new: Any, by: User | None) -> None:
+    """Set a checked condition and audit it; an unchanged one records nothing."""
+    if new == question.show_if:
+        return
+    question.show_if = new
+    record(
+        "condition_changed",
+        partnership_id=survey.partnership_id,
+        user_id=_uid(by),
+        target=f"survey:{survey.id}:{question.key}",
+        details={"show_if": new},
+    )
