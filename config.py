@@ -100,6 +100,10 @@ class Config:
     # computed by a background job (when jobs are not inline): the page says
     # they are being computed instead of holding a request for seconds.
     RESULTS_JOB_MIN_RESPONSES = _int("RESULTS_JOB_MIN_RESPONSES", 20000, minimum=1)
+    # Weighting collapses a category with fewer respondents than this into a
+    # neighbour (adjacent age band, high-level ethnic group, the ward's area)
+    # before raking: a weight built on two or three people swings every figure.
+    WEIGHTING_MIN_COUNT = _int("WEIGHTING_MIN_COUNT", 5, minimum=1)
     # A survey with at least this many submitted responses has its Excel and
     # SPSS exports made by a background job (when jobs are not inline): the
     # officer waits on a page that looks again, not on a held request.

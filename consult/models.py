@@ -757,6 +757,20 @@ class PostcodeWard(Model):
     ward_code: Mapped[str] = mapped_column(sa.String(60))
 
 
+class WardArea(Model):
+    """A ward (a benchmark category of `area`) and the larger area the
+    partnership groups it into. When too few residents of a ward answer,
+    weighting groups wards into these areas instead of dropping wards."""
+
+    __table_args__ = (sa.UniqueConstraint("partnership_id", "ward"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("partnership.id", ondelete="CASCADE"), index=True
+    )
+    ward: Mapped[str] = mapped_column(sa.String(200))
+    area: Mapped[str] = mapped_column(sa.String(120))
+
+
 class ResultsPreference(Model):
     """How an officer chose to read a survey's results: whether the sample and
     open streams are also shown combined (off unless chosen)."""

@@ -11,7 +11,8 @@ One module per page group, each registering its routes on this blueprint:
 - `bank`: copying questions from the standard question bank;
 - `translations`: per-language review, spreadsheet and XLIFF round trips;
 - `xlsform`: XLSForm export and import;
-- `benchmarks`, `postcode_lookup`: the partnership's reference tables.
+- `benchmarks`, `postcode_lookup`, `areas`: the partnership's reference
+  tables (population figures, postcodes to wards, wards grouped into areas).
 
 Views parse the form, call one service inside a `UnitOfWork`, and redirect
 (Post/Redirect/Get); the rules live in consult.services.builder and friends.
@@ -46,6 +47,7 @@ def build_context() -> dict[str, Any]:
 
 # The view modules register their routes on `bp` when imported.
 from . import (  # noqa: E402,F401
+    areas,
     bank,
     benchmarks,
     options,

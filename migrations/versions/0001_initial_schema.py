@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-05 03:30:45.087506
+Create Date: 2026-12-05 06:12:13.100302
 
 """
 
@@ -297,6 +297,28 @@ def upgrade():
     with op.batch_alter_table("survey", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_survey_partnership_id"), ["partnership_id"], unique=False
+        )
+
+    op.create_table(
+        "ward_area",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("partnership_id", sa.Integer(), nullable=False),
+        sa.Column("ward", sa.String(length=200), nullable=False),
+        sa.Column("area", sa.String(length=120), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["partnership_id"],
+            ["partnership.id"],
+            name=op.f("fk_ward_area_partnership_id_partnership"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ward_area")),
+        sa.UniqueConstraint(
+            "partnership_id", "ward", name=op.f("uq_ward_area_partnership_id_ward")
+        ),
+    )
+    with op.batch_alter_table("ward_area", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_ward_area_partnership_id"), ["partnership_id"], unique=False
         )
 
     op.create_table(
@@ -1106,6 +1128,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_address_sample_survey_id"))
 
     op.drop_table("address_sample")
+    with op.batch_alter_table("ward_area", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ward_area_partnership_id"))
+
+    op.drop_table("ward_area")
     with op.batch_alter_table("survey", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_survey_partnership_id"))
 

@@ -44,6 +44,7 @@ from ...models import (
     WeightingScheme,
 )
 from .. import ServiceError
+from ..areas import areas_stamp
 from ..benchmarks import current_benchmarks
 from ..content import SurveyTexts, option_key
 from ..path import ordered_questions
@@ -247,6 +248,7 @@ def results_state(survey: Survey) -> tuple[str, WeightingScheme | None, Benchmar
         f"{_responses_key(survey.id, created, n, stamp, questions, max_question)}"
         f"|scheme={scheme.id if scheme else 'default'}"
         f"|benchmarks={benchmark_set.version if benchmark_set else 0}"
+        f"|areas={areas_stamp(survey.partnership_id)}"
     )
     return key, scheme, benchmark_set
 

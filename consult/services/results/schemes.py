@@ -31,6 +31,7 @@ from ...extensions import db
 from ...models import BenchmarkSet, Survey, User, WeightingScheme
 from ...vocabulary import Stream
 from .. import ServiceError
+from ..areas import ward_areas
 from ..audit import record
 from ..benchmarks import benchmark_records, current_benchmarks
 from ..frames import Slot, demographic_frame, question_columns, read_answers, response_frame
@@ -303,10 +304,13 @@ def _config(name: str, default: Any) -> Any:
 
 
 def area_groups(survey: Survey) -> dict[str, str]:
-    """Wards → areas the partnership groups them into, if it has said.
-
-    Read from the ``AREA_GROUPS`` setting, keyed by partnership slug (a page
-    for officers to define them belongs to a later change)."""
+    """Wards → areas the partnership groups them into, if it has said: on
+    its "Wards grouped into areas" page, else (for deployments that set it
+    once for every partnership) the ``AREA_GROUPS`` setting, keyed by
+    partnership slug."""
+    saved = ward_areas(survey.partnership_id)
+    if saved:
+        return saved
     groups = _config("AREA_GROUPS", {}) or {}
     slug = survey.partnership.slug if survey.partnership else ""
     found = groups.get(slug) or {}
