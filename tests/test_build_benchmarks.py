@@ -57,10 +57,19 @@ def test_upload_versions_and_mapping(app, client, signed_in):
             "aged_16_24": "16-24",
             "aged_25_plus": "25+",
         }
+    # The page offers to check a new version against the survey first.
+    page = client.get("/manage/surveys/benchmarks").get_data(as_text=True)
+    assert f'<option value="{survey_id}" selected>Feeling safe (/s/safe-2026)</option>' in page
     # A new version checked against the survey: an unmapped category is refused.
     response = upload(client, GOOD.replace("25+", "25-plus"), check=str(survey_id))
     assert response.status_code == 400
     assert "25-plus&#39; is not a category any age_band question maps to" in response.get_data(
+        as_text=True
+    )
+    assert f'<option value="{survey_id}" selected>' in response.get_data(as_text=True)
+    response = upload(client, GOOD, check="999999")
+    assert response.status_code == 400
+    assert 'href="#check">Choose a survey to check the categories against' in response.get_data(
         as_text=True
     )
     assert upload(client, GOOD, check=str(survey_id)).status_code == 302

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import render_template, request, url_for
+from flask import render_template, url_for
 
 from ..models import Role, Survey
 from ..question_bank import QuestionBank, load_bank
@@ -15,7 +15,7 @@ from ..unit_of_work import UnitOfWork, redirect_with
 from ..wording import counted
 from . import bp
 from .common import load_survey, sorted_sections
-from .questions import form_section_id
+from .forms.content import BankForm
 
 
 def _bank() -> QuestionBank | None:
@@ -27,37 +27,50 @@ def _bank() -> QuestionBank | None:
         return None
 
 
-def _bank_page(survey: Survey, question_bank: QuestionBank | None, errors: dict[str, str]) -> Any:
+def _bank_form(survey: Survey, texts: SurveyTexts) -> BankForm:
+    return BankForm(
+        [
+            (str(s.id), texts.get(f"section.{s.key}.title", survey.default_language, s.key))
+            for s in sorted_sections(survey)
+        ]
+    )
+
+
+def _bank_page(survey: Survey, form: BankForm, texts: SurveyTexts) -> Any:
     return render_template(
         "build/bank.html",
         survey=survey,
-        bank=question_bank,
-        texts=SurveyTexts(survey),
-        sections=sorted_sections(survey),
+        bank=_bank(),
+        texts=texts,
         existing={q.key for q in survey.questions},
-        chosen=request.form.getlist("items"),
-        errors=errors,
-        form=request.form,
-    ), (400 if errors else 200)
+        form=form,
+        form_has_errors=bool(form.errors),
+    ), (400 if form.errors else 200)
 
 
 @bp.get("/<int:survey_id>/bank")
 @role_required(Role.VIEWER)
 def bank(survey_id: int) -> Any:
-    return _bank_page(load_survey(survey_id), _bank(), {})
+    survey = load_survey(survey_id)
+    texts = SurveyTexts(survey)
+    return _bank_page(survey, _bank_form(survey, texts), texts)
 
 
 @bp.post("/<int:survey_id>/bank")
 @role_required(Role.OFFICER)
 def copy_from_bank(survey_id: int) -> Any:
     survey = load_survey(survey_id)
-    keys = request.form.getlist("items")
-    with UnitOfWork() as work:
-        add_bank_questions(survey, form_section_id(), keys)
-    if work.ok:
-        return redirect_with(
-            f"{counted(len(keys), 'question', 'questions')} copied from the bank. "
-            "The copies are yours to edit.",
-            url_for("build.survey", survey_id=survey.id),
-        )
-    return _bank_page(survey, _bank(), work.errors("items"))
+    texts = SurveyTexts(survey)
+    form = _bank_form(survey, texts)
+    if form.validate_on_submit():
+        keys = form.items.data or []
+        with UnitOfWork() as work:
+            add_bank_questions(survey, form.section.data, keys)
+        if work.ok:
+            return redirect_with(
+                f"{counted(len(keys), 'question', 'questions')} copied from the bank. "
+                "The copies are yours to edit.",
+                url_for("build.survey", survey_id=survey.id),
+            )
+        form.refuse(work.error, "items")
+    return _bank_page(survey, form, texts)

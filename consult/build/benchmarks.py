@@ -6,53 +6,62 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, g, render_template, request, url_for
+from flask import flash, g, render_template, url_for
 
 from ..extensions import db
-from ..models import BenchmarkSet, Role, User
+from ..models import BenchmarkSet, Role, Survey, User
 from ..security import current_partnership, owned_or_404, role_required
 from ..services import benchmarks as service
 from ..services.content import SurveyTexts
 from ..unit_of_work import UnitOfWork, redirect_with
 from . import bp
-from .common import download, upload
+from .common import download
+from .forms.content import BenchmarksForm
 
 
-def _benchmarks_page(errors: dict[str, str], problems: list[str]) -> Any:
-    partnership = current_partnership()
-    checkable = service.checkable_surveys(partnership.id)
-    sets = service.benchmark_sets(partnership.id)
+def _benchmarks_form(checkable: list[Survey]) -> BenchmarksForm:
+    return BenchmarksForm(
+        [(str(s.id), f"{SurveyTexts(s).title('en')} (/s/{s.slug})") for s in checkable]
+    )
+
+
+def _benchmarks_page(form: BenchmarksForm, problems: list[str]) -> Any:
+    sets = service.benchmark_sets(current_partnership().id)
     return render_template(
         "build/benchmarks.html",
         sets=sets,
         users=service.creators(sets),
-        checkable=checkable,
-        texts={s.id: SurveyTexts(s) for s in checkable},
-        errors=errors,
+        form=form,
+        form_has_errors=bool(form.errors),
         problems=problems,
-        form=request.form,
-    ), (400 if errors else 200)
+    ), (400 if form.errors else 200)
 
 
 @bp.get("/benchmarks")
 @role_required(Role.VIEWER)
 def benchmarks() -> Any:
-    return _benchmarks_page({}, [])
+    checkable = service.checkable_surveys(current_partnership().id)
+    form = _benchmarks_form(checkable)
+    # Checking against the newest survey is the safe choice to offer first.
+    form.check.data = str(checkable[0].id) if checkable else ""
+    return _benchmarks_page(form, [])
 
 
 @bp.post("/benchmarks")
 @role_required(Role.OFFICER)
 def import_benchmarks() -> Any:
     partnership = current_partnership()
+    checkable = service.checkable_surveys(partnership.id)
+    form = _benchmarks_form(checkable)
+    if not form.validate_on_submit():
+        return _benchmarks_page(form, [])
     with UnitOfWork() as work:
-        chosen = service.survey_to_check(
-            service.checkable_surveys(partnership.id), request.form.get("check", "")
-        )
+        chosen = service.survey_to_check(checkable, form.check.data or "")
         benchmark_set = service.import_benchmarks(
             partnership,
-            upload(),
+            form.file.content,
             by=g.user,
-            note=request.form.get("note", "").strip(),
+            note=(form.note.data or "").strip(),
             allowed_categories=service.mapped_categories(chosen) if chosen else None,
         )
         warnings = service.uncovered_categories(chosen, benchmark_set) if chosen else []
@@ -65,10 +74,10 @@ def import_benchmarks() -> Any:
             url_for("build.benchmarks"),
         )
     if isinstance(work.error, service.BenchmarkFileError):
-        return _benchmarks_page(
-            {"file": "The benchmark file has problems; nothing was saved"}, work.error.problems
-        )
-    return _benchmarks_page(work.errors("file"), [])
+        form.file.errors = ["The benchmark file has problems; nothing was saved"]
+        return _benchmarks_page(form, work.error.problems)
+    form.refuse(work.error, "file")
+    return _benchmarks_page(form, [])
 
 
 @bp.route("/benchmarks/<int:set_id>")

@@ -1,6 +1,6 @@
 """What the builder's view modules share: loading a survey's parts (404 for
-another partnership's or another survey's ids), reading checkboxes, dates and
-uploads from the form, and sending files."""
+another partnership's or another survey's ids), reading checkboxes and dates
+from the form, and sending files."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..security import owned_or_404
 from ..services import ServiceError
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The largest file the builder's upload forms read (forms/content.py).
 MAX_UPLOAD = 5 * 1024 * 1024
 
 
@@ -59,18 +60,6 @@ def parse_date(name: str, label: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise ServiceError(f"{label} must be a real date, like 2026-09-30", field=name) from None
-
-
-def upload(name: str = "file") -> bytes:
-    file = request.files.get(name)
-    if file is None or not file.filename:
-        raise ServiceError("Choose a file to upload", field=name)
-    content = file.read(MAX_UPLOAD + 1)
-    if len(content) > MAX_UPLOAD:
-        raise ServiceError("The file is larger than 5 MB", field=name)
-    if not content:
-        raise ServiceError("The file is empty", field=name)
-    return content
 
 
 def download(content: bytes, filename: str, mimetype: str = XLSX) -> FlaskResponse:

@@ -4,42 +4,49 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, render_template, request, url_for
+from flask import g, render_template, url_for
 
 from ..models import Role
 from ..security import current_partnership, role_required
 from ..services import postcodes as service
 from ..unit_of_work import UnitOfWork, redirect_with
 from . import bp
-from .common import download, upload
+from .common import download
+from .forms.content import PostcodeLookupForm
 
 # The page lists this many of a bad file's problems and counts the rest.
 SHOWN_PROBLEMS = 200
 
 
-def _lookup_page(errors: dict[str, str], problems: list[str]) -> Any:
+def _lookup_page(form: PostcodeLookupForm, problems: list[str]) -> Any:
     return render_template(
         "build/postcode_lookup.html",
         versions=service.lookup_versions(current_partnership().id),
-        errors=errors,
+        form=form,
+        form_has_errors=bool(form.errors),
         problems=problems[:SHOWN_PROBLEMS],
         more_problems=max(0, len(problems) - SHOWN_PROBLEMS),
-        form=request.form,
-    ), (400 if errors else 200)
+    ), (400 if form.errors else 200)
 
 
 @bp.get("/postcode-lookup")
 @role_required(Role.VIEWER)
 def postcode_lookup() -> Any:
-    return _lookup_page({}, [])
+    return _lookup_page(PostcodeLookupForm(), [])
 
 
 @bp.post("/postcode-lookup")
 @role_required(Role.OFFICER)
 def import_postcode_lookup() -> Any:
+    form = PostcodeLookupForm()
+    if not form.validate_on_submit():
+        return _lookup_page(form, [])
     with UnitOfWork() as work:
         lookup = service.import_lookup(
-            current_partnership(), upload(), by=g.user, note=request.form.get("note", "").strip()
+            current_partnership(),
+            form.file.content,
+            by=g.user,
+            note=(form.note.data or "").strip(),
         )
     if work.ok:
         return redirect_with(
@@ -48,11 +55,10 @@ def import_postcode_lookup() -> Any:
             url_for("build.postcode_lookup"),
         )
     if isinstance(work.error, service.LookupFileError):
-        return _lookup_page(
-            {"file": "The postcode lookup file has problems; nothing was saved"},
-            work.error.problems,
-        )
-    return _lookup_page(work.errors("file"), [])
+        form.file.errors = ["The postcode lookup file has problems; nothing was saved"]
+        return _lookup_page(form, work.error.problems)
+    form.refuse(work.error, "file")
+    return _lookup_page(form, [])
 
 
 @bp.route("/postcode-lookup/template.csv")

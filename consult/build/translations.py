@@ -8,17 +8,16 @@ from typing import Any
 
 from flask import abort, g, render_template, request, url_for
 
-from ..extensions import db
 from ..i18n import LANGUAGES, direction
 from ..models import Role, Survey
 from ..security import role_required
-from ..services import ServiceError, xliff
 from ..services import translation as tr
-from ..services.audit import record
+from ..services import xliff
 from ..unit_of_work import UnitOfWork, redirect_with
 from ..wording import counted
 from . import bp
-from .common import download, flag, load_survey, upload
+from .common import download, load_survey
+from .forms.content import ReviewForm, TranslationForm, TranslationImportForm, XliffImportForm
 
 
 def _language(survey: Survey, language: str) -> str:
@@ -27,11 +26,11 @@ def _language(survey: Survey, language: str) -> str:
     return language
 
 
-def _file_errors(work: UnitOfWork) -> tuple[dict[str, str], list[str]]:
-    """A translation file's refusal: one message, and the file's problems."""
-    if isinstance(work.error, tr.TranslationFileError):
-        return {"file": work.error.message}, work.error.problems
-    return work.errors("file"), []
+def _file_problems(form: TranslationImportForm | XliffImportForm, work: UnitOfWork) -> list[str]:
+    """A translation file's refusal: one message on the file, and the file's
+    problems to list."""
+    form.refuse(work.error, "file")
+    return work.error.problems if isinstance(work.error, tr.TranslationFileError) else []
 
 
 @bp.route("/<int:survey_id>/translations")
@@ -76,15 +75,15 @@ def edit_translation(survey_id: int, language: str) -> Any:
     state = next((s for s in tr.language_strings(survey, language) if s.spec.key == key), None)
     if state is None:
         abort(404)
-    errors: dict[str, str] = {}
-    if request.method == "POST":
+    form = TranslationForm()
+    if form.validate_on_submit():
         with UnitOfWork() as work:
             tr.edit_translation(
                 survey,
                 key,
                 language,
-                request.form.get("value", ""),
-                reviewed=flag("reviewed"),
+                form.value.data or "",
+                reviewed=form.reviewed.data,
                 by=g.user,
             )
         if work.ok:
@@ -92,17 +91,18 @@ def edit_translation(survey_id: int, language: str) -> Any:
                 "Translation saved.",
                 url_for("build.translation_language", survey_id=survey.id, language=language),
             )
-        errors = work.errors("value")
-    value = request.form.get("value") if request.method == "POST" else state.value
+        form.refuse(work.error, "value")
+    elif request.method == "GET":
+        form.value.data = state.value
     return render_template(
         "build/translation_edit.html",
         survey=survey,
         language=language,
         state=state,
-        value=value,
-        errors=errors,
+        form=form,
+        form_has_errors=bool(form.errors),
         content_dir=direction(language),
-    ), (400 if errors else 200)
+    ), (400 if request.method == "POST" else 200)
 
 
 @bp.route("/<int:survey_id>/translations/<language>/reviewed", methods=["POST"])
@@ -110,7 +110,7 @@ def edit_translation(survey_id: int, language: str) -> Any:
 def mark_reviewed(survey_id: int, language: str) -> Any:
     survey = load_survey(survey_id)
     _language(survey, language)
-    keys = request.form.getlist("keys") or None
+    keys = ReviewForm().keys.data or None
     count = 0
     with UnitOfWork() as work:
         count = tr.mark_reviewed(survey, language, keys, by=g.user)
@@ -125,15 +125,8 @@ def mark_reviewed(survey_id: int, language: str) -> Any:
 def export_translations(survey_id: int) -> Any:
     survey = load_survey(survey_id)
     languages = [c for c in request.args.getlist("language") if c in survey.languages] or None
-    content = tr.export_xlsx(survey, languages)
-    record(
-        "translations_exported",
-        partnership_id=survey.partnership_id,
-        user_id=g.user.id,
-        target=f"survey:{survey.id}",
-        details={"languages": languages or survey.languages},
-    )
-    db.session.commit()
+    with UnitOfWork():
+        content = tr.export_xlsx(survey, languages, by=g.user)
     return download(content, f"{survey.slug}-translations.xlsx")
 
 
@@ -141,11 +134,13 @@ def export_translations(survey_id: int) -> Any:
 @role_required(Role.OFFICER)
 def import_translations(survey_id: int) -> Any:
     survey = load_survey(survey_id)
-    errors: dict[str, str] = {}
+    form = TranslationImportForm()
     problems: list[str] = []
-    if request.method == "POST":
+    if form.validate_on_submit():
         with UnitOfWork() as work:
-            result = tr.import_xlsx(survey, upload(), reviewed=flag("reviewed"), by=g.user)
+            result = tr.import_xlsx(
+                survey, form.file.content, reviewed=form.reviewed.data, by=g.user
+            )
         if work.ok:
             summary = ", ".join(
                 f"{LANGUAGES[c].english_name}: {n}" for c, n in sorted(result.changed.items())
@@ -156,10 +151,14 @@ def import_translations(survey_id: int) -> Any:
                 else "No translations changed: the file's texts are the ones the survey has."
             )
             return redirect_with(message, url_for("build.translations", survey_id=survey.id))
-        errors, problems = _file_errors(work)
+        problems = _file_problems(form, work)
     return render_template(
-        "build/translation_import.html", survey=survey, errors=errors, problems=problems
-    ), (400 if errors else 200)
+        "build/translation_import.html",
+        survey=survey,
+        form=form,
+        form_has_errors=bool(form.errors),
+        problems=problems,
+    ), (400 if request.method == "POST" else 200)
 
 
 @bp.route("/<int:survey_id>/translations/<language>/xliff")
@@ -169,15 +168,8 @@ def export_xliff(survey_id: int, language: str) -> Any:
     _language(survey, language)
     if language == survey.default_language:
         abort(404)
-    content = xliff.export_xliff(survey, language)
-    record(
-        "translations_exported",
-        partnership_id=survey.partnership_id,
-        user_id=g.user.id,
-        target=f"survey:{survey.id}",
-        details={"languages": [language], "format": "xliff"},
-    )
-    db.session.commit()
+    with UnitOfWork():
+        content = xliff.export_xliff(survey, language, by=g.user)
     return download(content, xliff.filename(survey, language), xliff.MIMETYPE)
 
 
@@ -185,14 +177,13 @@ def export_xliff(survey_id: int, language: str) -> Any:
 @role_required(Role.OFFICER)
 def import_xliff(survey_id: int) -> Any:
     survey = load_survey(survey_id)
-    errors: dict[str, str] = {}
+    form = XliffImportForm()
     problems: list[str] = []
-    if request.method == "POST":
+    if form.validate_on_submit():
         with UnitOfWork() as work:
-            name = getattr(request.files.get("file"), "filename", "") or ""
-            if name and not name.lower().endswith((".xlf", ".xliff")):
-                raise ServiceError("The file must be an XLIFF file (.xlf or .xliff)", field="file")
-            result = xliff.import_xliff(survey, upload(), reviewed=flag("reviewed"), by=g.user)
+            result = xliff.import_xliff(
+                survey, form.file.content, reviewed=form.reviewed.data, by=g.user
+            )
         if work.ok:
             language = LANGUAGES[result.language].english_name
             message = (
@@ -205,7 +196,11 @@ def import_xliff(survey_id: int) -> Any:
                     " ‘initial’ in the file and not imported."
                 )
             return redirect_with(message, url_for("build.translations", survey_id=survey.id))
-        errors, problems = _file_errors(work)
+        problems = _file_problems(form, work)
     return render_template(
-        "build/translation_import_xliff.html", survey=survey, errors=errors, problems=problems
-    ), (400 if errors else 200)
+        "build/translation_import_xliff.html",
+        survey=survey,
+        form=form,
+        form_has_errors=bool(form.errors),
+        problems=problems,
+    ), (400 if request.method == "POST" else 200)

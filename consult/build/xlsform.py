@@ -7,15 +7,14 @@ from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from ..extensions import db
-from ..models import Audience, Role
+from ..models import Role
 from ..security import current_partnership, role_required
 from ..services import xlsform
-from ..services.audit import record
 from ..unit_of_work import UnitOfWork
 from ..wording import counted
 from . import bp
-from .common import download, load_survey, upload
+from .common import download, load_survey
+from .forms.content import XLSFormImportForm
 
 # More notes than this and the page becomes a wall; the command line lists them all.
 SHOWN_NOTES = 50
@@ -25,29 +24,23 @@ SHOWN_NOTES = 50
 @role_required(Role.OFFICER)
 def export_xlsform(survey_id: int) -> Any:
     survey = load_survey(survey_id)
-    content = xlsform.export_xlsform(survey)
-    record(
-        "xlsform_exported",
-        partnership_id=survey.partnership_id,
-        user_id=g.user.id,
-        target=f"survey:{survey.id}",
-    )
-    db.session.commit()
+    with UnitOfWork():
+        content = xlsform.export_xlsform(survey, by=g.user)
     return download(content, f"{survey.slug}-xlsform.xlsx")
 
 
 @bp.route("/import-xlsform", methods=["GET", "POST"])
 @role_required(Role.OFFICER)
 def import_xlsform() -> Any:
-    errors: dict[str, str] = {}
+    form = XLSFormImportForm()
     problems: list[str] = []
-    if request.method == "POST":
+    if form.validate_on_submit():
         with UnitOfWork() as work:
             result = xlsform.import_xlsform(
                 current_partnership(),
-                upload(),
-                slug=request.form.get("slug", ""),
-                audience=request.form.get("audience", Audience.RESIDENTS),
+                form.file.content,
+                slug=form.slug.data or "",
+                audience=form.audience.data or "",
                 by=g.user,
             )
         if work.ok:
@@ -69,14 +62,12 @@ def import_xlsform() -> Any:
                 "success",
             )
             return redirect(url_for("build.survey", survey_id=result.survey.id))
+        form.refuse(work.error, "file")
         if isinstance(work.error, xlsform.XLSFormError):
-            errors, problems = {"file": work.error.message}, work.error.problems
-        else:
-            errors = work.errors("file")
+            problems = work.error.problems
     return render_template(
         "build/import_xlsform.html",
-        errors=errors,
+        form=form,
+        form_has_errors=bool(form.errors),
         problems=problems,
-        form=request.form,
-        audiences=list(Audience),
-    ), (400 if errors else 200)
+    ), (400 if request.method == "POST" else 200)

@@ -353,7 +353,12 @@ def safe_cell(cell, value: object) -> None:  # type: ignore[no-untyped-def]
         cell.data_type = "s"
 
 
-def export_xlsx(survey: Survey, languages: list[str] | None = None) -> bytes:
+def export_xlsx(
+    survey: Survey, languages: list[str] | None = None, *, by: User | None = None
+) -> bytes:
+    """The survey's texts as a spreadsheet for translators, one column per
+    language; the download is audited, as every copy of the texts that leaves
+    the service."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -392,6 +397,13 @@ def export_xlsx(survey: Survey, languages: list[str] | None = None) -> bytes:
         notes.append(line)
     buffer = io.BytesIO()
     workbook.save(buffer)
+    record(
+        "translations_exported",
+        partnership_id=survey.partnership_id,
+        user_id=by.id if by else None,
+        target=f"survey:{survey.id}",
+        details={"languages": languages},
+    )
     return buffer.getvalue()
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from ..i18n import LANGUAGES
 from ..models import Survey, TranslationStatus, User
 from . import ServiceError, safexml
+from .audit import record
 from .translation import (
     MAX_IMPORT_ROWS,
     MISSING,
@@ -70,8 +71,9 @@ def _kind(spec_type: str) -> str:
     }[spec_type]
 
 
-def export_xliff(survey: Survey, language: str) -> bytes:
-    """The survey's texts with their `language` translations as XLIFF 2.0."""
+def export_xliff(survey: Survey, language: str, *, by: User | None = None) -> bytes:
+    """The survey's texts with their `language` translations as XLIFF 2.0;
+    the download is audited."""
     if language not in survey.languages:
         raise ServiceError(f"This survey is not offered in {language!r}", field="language")
     if language == survey.default_language:
@@ -119,6 +121,13 @@ def export_xliff(survey: Survey, language: str) -> bytes:
             target = ET.SubElement(segment, _q("target"))
             target.text = state.value
     ET.indent(root)
+    record(
+        "translations_exported",
+        partnership_id=survey.partnership_id,
+        user_id=by.id if by else None,
+        target=f"survey:{survey.id}",
+        details={"languages": [language], "format": "xliff"},
+    )
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 

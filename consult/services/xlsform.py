@@ -141,7 +141,8 @@ def _parameters(question: Question) -> str:
     return " ".join(f"{n}={settings[n]}" for n in names if n in settings)
 
 
-def export_xlsform(survey: Survey) -> bytes:
+def export_xlsform(survey: Survey, *, by: User | None = None) -> bytes:
+    """The questionnaire as an XLSForm workbook; the download is audited."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -314,6 +315,12 @@ def export_xlsform(survey: Survey) -> bytes:
             cell.font = Font(bold=True)
     buffer = io.BytesIO()
     workbook.save(buffer)
+    record(
+        "xlsform_exported",
+        partnership_id=survey.partnership_id,
+        user_id=by.id if by else None,
+        target=f"survey:{survey.id}",
+    )
     return buffer.getvalue()
 
 

@@ -1,0 +1,169 @@
+"""The forms of the builder's content pages: the question bank, translations,
+XLSForm import, population benchmarks and the postcode lookup. Most of them
+upload a file, read once while the form validates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf.file import FileField
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxInput,
+    GovFileInput,
+    GovSelect,
+    GovTextArea,
+    GovTextInput,
+)
+from werkzeug.datastructures import FileStorage
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import StopValidation
+
+from ...forms import BaseForm, choices
+from ...vocabulary import Audience
+from ..common import MAX_UPLOAD
+
+
+class UploadField(FileField):
+    """A file of at most 5 MB. Validating reads it (never more than 5 MB and
+    one byte, so a huge file costs no memory) and keeps its bytes in
+    `content`."""
+
+    widget = GovFileInput()
+
+    def __init__(
+        self, label: str, *, suffixes: tuple[str, ...] = (), wrong_suffix: str = "", **kwargs: Any
+    ) -> None:
+        super().__init__(label, **kwargs)
+        self.suffixes = suffixes
+        self.wrong_suffix = wrong_suffix
+        self.content = b""
+
+    def pre_validate(self, form: Any) -> None:
+        file = self.data
+        if not isinstance(file, FileStorage) or not file.filename:
+            raise StopValidation("Choose a file to upload")
+        if self.suffixes and not file.filename.lower().endswith(self.suffixes):
+            raise StopValidation(self.wrong_suffix)
+        content = file.read(MAX_UPLOAD + 1)
+        if len(content) > MAX_UPLOAD:
+            raise StopValidation("The file is larger than 5 MB")
+        if not content:
+            raise StopValidation("The file is empty")
+        self.content = content
+
+
+class CheckboxInput(GovCheckboxInput):
+    """One checkbox. The GOV.UK widget gives every checkbox a hint, an empty
+    one when the field has no description, which screen readers announce."""
+
+    def map_gov_params(self, field: Any, **kwargs: Any) -> dict[str, Any]:
+        params: dict[str, Any] = super().map_gov_params(field, **kwargs)
+        if not field.description:
+            params.pop("hint", None)
+        return params
+
+
+def _section_id(value: Any) -> int | None:
+    # A missing or tampered section is the service's to refuse, with its message.
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class BankForm(BaseForm):
+    section = SelectField(
+        "Add the chosen questions to the section",
+        widget=GovSelect(),
+        coerce=_section_id,
+        validate_choice=False,
+    )
+    # The bank's own keys are checked by the service, which names an unknown one.
+    items = SelectMultipleField("Questions", validate_choice=False)
+
+    def __init__(self, sections: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.section.choices = choices(sections)
+
+
+class TranslationForm(BaseForm):
+    value = TextAreaField("Translation", widget=GovTextArea())
+    reviewed = BooleanField(
+        "I have checked this translation (mark it as reviewed)", widget=CheckboxInput()
+    )
+
+
+class ReviewForm(BaseForm):
+    # Texts not ticked are none of the form's business: no keys means all.
+    keys = SelectMultipleField("Texts", validate_choice=False)
+
+
+class TranslationImportForm(BaseForm):
+    file = UploadField("Spreadsheet (.xlsx)")
+    reviewed = BooleanField(
+        "These translations have been checked by a second native speaker (mark them as reviewed)",
+        widget=CheckboxInput(),
+    )
+
+
+class XliffImportForm(BaseForm):
+    file = UploadField(
+        "XLIFF file (.xlf or .xliff)",
+        suffixes=(".xlf", ".xliff"),
+        wrong_suffix="The file must be an XLIFF file (.xlf or .xliff)",
+    )
+    reviewed = BooleanField(
+        "These translations have been checked by a second native speaker "
+        "(mark them all as reviewed)",
+        widget=CheckboxInput(),
+    )
+
+
+class XLSFormImportForm(BaseForm):
+    slug = StringField(
+        "Web address of the new survey",
+        widget=GovTextInput(),
+        description="Lowercase letters, numbers and hyphens, like feeling-safe-2026",
+    )
+    # The service refuses an audience it does not know, in its own words.
+    audience = SelectField(
+        "Who is it for?",
+        widget=GovSelect(),
+        choices=choices(
+            [(Audience.RESIDENTS, "Residents"), (Audience.STAKEHOLDERS, "Stakeholders")]
+        ),
+        default=Audience.RESIDENTS,
+        validate_choice=False,
+    )
+    file = UploadField("XLSForm (.xlsx)")
+
+
+class BenchmarksForm(BaseForm):
+    file = UploadField("CSV file")
+    note = StringField(
+        "Where the figures come from",
+        widget=GovTextInput(),
+        description="For example: ONS Census 2021, Leicester (E06000016)",
+    )
+    check = SelectField(
+        "Check the categories against a survey's demographic questions",
+        widget=GovSelect(),
+        description="Every category in the file must be one the survey maps answers to. "
+        "Choose “Do not check” for a new area or a new census, then map the questions "
+        "to the new categories.",
+        # The service finds the chosen survey among those it can check.
+        validate_choice=False,
+    )
+
+    def __init__(self, surveys: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check.choices = choices([("", "Do not check"), *surveys])
+
+
+class PostcodeLookupForm(BaseForm):
+    file = UploadField("CSV file")
+    note = StringField(
+        "Where the table comes from",
+        widget=GovTextInput(),
+        description="For example: ONS Postcode Directory, May 2025, Leicester",
+    )
