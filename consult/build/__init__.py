@@ -23,13 +23,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, request, session
 
 from ..i18n import LANGUAGES
 from ..models import Role
 from ..security import has_role
 from ..services import builder
 from ..services import translation as tr
+from .common import MAX_UPLOAD
 
 bp = Blueprint("build", __name__, url_prefix="/manage/surveys")
 
@@ -43,6 +44,31 @@ def build_context() -> dict[str, Any]:
         "status_labels": tr.TEXT_STATUS_LABELS,
         "describe_condition": builder.describe_condition,
     }
+
+
+# The builder's uploads (spreadsheets, XLIFF, XLSForm, benchmarks, postcode
+# lookups) may be up to MAX_UPLOAD, more than the service's request cap.
+UPLOAD_ENDPOINTS = frozenset(
+    {
+        "build.import_translations",
+        "build.import_xliff",
+        "build.import_xlsform",
+        "build.import_benchmarks",
+        "build.import_postcode_lookup",
+    }
+)
+
+
+@bp.url_value_preprocessor
+def _uploads_may_be_larger(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """Raise the request cap for the builder's uploads, so a 3 MB spreadsheet
+    gets its own page's answer (or the form's "larger than 5 MB" message)
+    instead of the generic "too large" page. URL value preprocessors run
+    before the CSRF check reads the form. Only a request with an officer
+    session gets the larger cap, so an anonymous client cannot make the
+    server read 5 MB before it is refused."""
+    if endpoint in UPLOAD_ENDPOINTS and request.method == "POST" and session.get("sid"):
+        request.max_content_length = MAX_UPLOAD + 64 * 1024
 
 
 # The view modules register their routes on `bp` when imported.
