@@ -14,7 +14,7 @@ STAMP_ASSETS := consult/static/govuk/.installed
 STAMP_MO := translations/.compiled
 
 .PHONY: help setup run test lint typecheck test-sqlite test-postgres test-browser system-deps \
-        assets translations extract-messages migrate migration seed bench clean
+        assets translations extract-messages migrate migration seed bench bench-r clean
 
 help: ## List the commands
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -83,6 +83,10 @@ test: setup system-deps lint typecheck test-sqlite test-postgres ## Lint, type-c
 
 bench: setup ## Run the benchmarks (figures and ratios against a reference)
 	$(BIN)/python bench/bench_weighting.py
+
+bench-r: setup ## Cross-check the analysis against R's survey package
+	bash scripts/bench-deps.sh
+	$(BIN)/python bench/crosscheck_r.py
 
 clean: ## Remove the virtualenv, installed assets and compiled catalogues
 	rm -rf $(VENV) node_modules consult/static/govuk consult/static/images $(STAMP_MO) translations/*/LC_MESSAGES/*.mo
