@@ -32,7 +32,6 @@ from ..security import owned_or_404, role_required
 from ..services import ServiceError
 from ..services import exports as export_service
 from ..services import feedback as feedback_service
-from ..services.audit import record
 from ..services.content import SurveyTexts
 from ..services.counts import response_counts
 from ..services.exports import background as export_jobs
@@ -202,16 +201,9 @@ def export_job_json(survey_id: int, job_id: int) -> Any:
 def export_job_download(survey_id: int, job_id: int) -> Any:
     survey = _survey(survey_id)
     job = _export_job(survey, job_id)
-    data = jobs.result_file(job)
+    data = export_jobs.download(survey, job, user_id=g.user.id)
     if data is None:
         return _job_page(survey, job)
-    record(
-        "export_downloaded",
-        partnership_id=survey.partnership_id,
-        user_id=g.user.id,
-        target=f"survey:{survey.id}",
-        details={"job": job.id, "format": job.params.get("format")},
-    )
     db.session.commit()
     name = export_jobs.filename(job)
     return Response(
