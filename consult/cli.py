@@ -67,7 +67,7 @@ def register_cli(app: Flask) -> None:
     )
     def set_password_command(email: str, password_stdin: bool, temporary: bool) -> None:
         """Set an account's password (ends all its sessions)."""
-        from .services.accounts import set_password
+        from .services.accounts import set_password_by_command
 
         user = _user(email)
         if password_stdin:
@@ -75,8 +75,7 @@ def register_cli(app: Flask) -> None:
         else:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
-            set_password(user, password, temporary=temporary)
-            _audit_cli("password_set", user)
+            set_password_by_command(user, password, temporary=temporary)
             db.session.commit()
         except ServiceError as error:
             db.session.rollback()
@@ -463,9 +462,3 @@ def _user(email: str):  # type: ignore[no-untyped-def]
     if user is None:
         raise click.ClickException(f"No account for {email!r}")
     return user
-
-
-def _audit_cli(action: str, user) -> None:  # type: ignore[no-untyped-def]
-    from .services.audit import record
-
-    record(action, partnership_id=None, user_id=None, target=f"user:{user.id}")

@@ -121,6 +121,13 @@ def signed_in(user: User) -> None:
     )
 
 
+def signed_out(user: User, *, partnership_id: int | None) -> None:
+    """Sign out: every session of this person ends, not only this browser's,
+    so a cookie copied earlier stops working too."""
+    sessions.end_all(user.id)
+    record("sign_out", partnership_id=partnership_id, user_id=user.id)
+
+
 def _verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
@@ -143,6 +150,13 @@ def set_password(user: User, password: str, *, temporary: bool = False) -> None:
     user.must_change_password = temporary
     user.password_changed_at = datetime.now(UTC)
     sessions.end_all(user.id)
+
+
+def set_password_by_command(user: User, password: str, *, temporary: bool = False) -> None:
+    """The command line's `set-password`: nobody signed in did it, so the
+    event names the account as its target and no user."""
+    set_password(user, password, temporary=temporary)
+    record("password_set", partnership_id=None, user_id=None, target=f"user:{user.id}")
 
 
 def change_own_password(user: User, current: str, new: str) -> None:
