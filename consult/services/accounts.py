@@ -261,6 +261,22 @@ def create_partnership(slug: str, name: str, *, colour: str | None = None) -> Pa
     return partnership
 
 
+def _email_and_role(email: str, role: Role | str) -> tuple[str, Role]:
+    """A new member's email address, normalised, and role, or the refusal
+    that names the field."""
+    email = normalise_email(email)
+    if not EMAIL_PATTERN.match(email):
+        raise ServiceError(
+            "Enter an email address in the correct format, like name@example.org", field="email"
+        )
+    try:
+        return email, Role(role)
+    except ValueError:
+        raise ServiceError(
+            f"Role must be one of {', '.join(r.value for r in Role)}", field="role"
+        ) from None
+
+
 def create_user(
     email: str,
     password: str,
@@ -270,17 +286,7 @@ def create_user(
     name: str = "",
     created_by: User | None = None,
 ) -> User:
-    email = normalise_email(email)
-    if not EMAIL_PATTERN.match(email):
-        raise ServiceError(
-            "Enter an email address in the correct format, like name@example.org", field="email"
-        )
-    try:
-        role = Role(role)
-    except ValueError:
-        raise ServiceError(
-            f"Role must be one of {', '.join(r.value for r in Role)}", field="role"
-        ) from None
+    email, role = _email_and_role(email, role)
     check_password(password, email=email, name=name)
     existing = db.session.scalars(select(User).where(func.lower(User.email) == email)).first()
     if existing is not None:
@@ -338,17 +344,7 @@ def add_member(
     partnership) is added as they are, and their link only welcomes them:
     the administrator sees the same answer either way, so adding a user never
     tells them whether an email has an account elsewhere."""
-    email = normalise_email(email)
-    if not EMAIL_PATTERN.match(email):
-        raise ServiceError(
-            "Enter an email address in the correct format, like name@example.org", field="email"
-        )
-    try:
-        role = Role(role)
-    except ValueError:
-        raise ServiceError(
-            f"Role must be one of {', '.join(r.value for r in Role)}", field="role"
-        ) from None
+    email, role = _email_and_role(email, role)
     user = db.session.scalars(select(User).where(func.lower(User.email) == email)).first()
     sets_password = user is None
     if user is None:
