@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import BinaryIO
 
 import click
@@ -10,7 +11,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from .extensions import db
-from .models import Partnership
+from .models import Partnership, User
 from .services import ServiceError
 
 
@@ -106,10 +107,7 @@ def register_cli(app: Flask) -> None:
         """Stop an account signing in anywhere and end its sessions."""
         from .services.accounts import deactivate_user
 
-        user = _user(email)
-        deactivate_user(user)
-        db.session.commit()
-        click.echo(f"Deactivated {user.email}; every session ended")
+        _change_user(email, deactivate_user, "Deactivated {email}; every session ended")
 
     @consult.command("reactivate-user")
     @click.argument("email")
@@ -117,10 +115,7 @@ def register_cli(app: Flask) -> None:
         """Let a deactivated account sign in again (in all its partnerships)."""
         from .services.accounts import reactivate_user
 
-        user = _user(email)
-        reactivate_user(user)
-        db.session.commit()
-        click.echo(f"Reactivated {user.email}")
+        _change_user(email, reactivate_user, "Reactivated {email}")
 
     @consult.command("reset-two-factor")
     @click.argument("email")
@@ -128,11 +123,13 @@ def register_cli(app: Flask) -> None:
         """Remove an account's two-factor set-up (a lost phone); it is set up again at next sign-in."""
         from .services import sessions, two_factor
 
-        user = _user(email)
-        two_factor.reset(user)
-        sessions.end_all(user.id)
-        db.session.commit()
-        click.echo(f"Two-factor sign-in removed for {user.email}; set up again at next sign-in")
+        def reset(user: User) -> None:
+            two_factor.reset(user)
+            sessions.end_all(user.id)
+
+        _change_user(
+            email, reset, "Two-factor sign-in removed for {email}; set up again at next sign-in"
+        )
 
     @consult.command("seed-demo")
     def seed_demo_command() -> None:
@@ -455,10 +452,19 @@ def _partnership(slug: str) -> Partnership:
     return partnership
 
 
-def _user(email: str):  # type: ignore[no-untyped-def]
+def _user(email: str) -> User:
     from .services.accounts import find_user
 
     user = find_user(email)
     if user is None:
         raise click.ClickException(f"No account for {email!r}")
     return user
+
+
+def _change_user(email: str, change: Callable[[User], object], done: str) -> None:
+    """One change to one account, committed, then `done` said with the
+    account's email address in place of {email}."""
+    user = _user(email)
+    change(user)
+    db.session.commit()
+    click.echo(done.format(email=user.email))
