@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import click
 from flask import Flask, current_app
@@ -169,14 +169,9 @@ def register_cli(app: Flask) -> None:
         from .services.benchmarks import BenchmarkFileError, import_benchmarks
 
         partnership = _partnership(slug)
-        try:
-            benchmark_set = import_benchmarks(partnership, file.read(), note=note)
-            db.session.commit()
-        except BenchmarkFileError as error:
-            db.session.rollback()
-            for problem in error.problems:
-                click.echo(f"  {problem}", err=True)
-            raise click.ClickException("Nothing was imported.") from None
+        benchmark_set = _import_file(
+            lambda: import_benchmarks(partnership, file.read(), note=note), BenchmarkFileError
+        )
         click.echo(
             f"Imported benchmarks version {benchmark_set.version} "
             f"({len(benchmark_set.rows)} rows) for {partnership.slug}"
@@ -191,14 +186,9 @@ def register_cli(app: Flask) -> None:
         from .services.postcodes import LookupFileError, import_lookup
 
         partnership = _partnership(slug)
-        try:
-            lookup = import_lookup(partnership, file.read(), note=note)
-            db.session.commit()
-        except LookupFileError as error:
-            db.session.rollback()
-            for problem in error.problems:
-                click.echo(f"  {problem}", err=True)
-            raise click.ClickException("Nothing was imported.") from None
+        lookup = _import_file(
+            lambda: import_lookup(partnership, file.read(), note=note), LookupFileError
+        )
         click.echo(f"Imported postcode lookup version {lookup.version} for {partnership.slug}")
 
     @consult.command("apply-retention")
@@ -443,6 +433,23 @@ def register_cli(app: Flask) -> None:
     from .cli_jobs import register_job_commands
 
     register_job_commands(consult)
+
+
+Imported = TypeVar("Imported")
+
+
+def _import_file(load: Callable[[], Imported], refused: type[Any]) -> Imported:
+    """An all-or-nothing file import, committed; a refused file prints each
+    of its problems (`refused` is the service's error that lists them)."""
+    try:
+        found = load()
+        db.session.commit()
+    except refused as error:
+        db.session.rollback()
+        for problem in error.problems:
+            click.echo(f"  {problem}", err=True)
+        raise click.ClickException("Nothing was imported.") from None
+    return found
 
 
 def _partnership(slug: str) -> Partnership:
