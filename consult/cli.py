@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import BinaryIO
+from collections.abc import Callable
+from typing import Any, BinaryIO, TypeVar
 
 import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
 from .extensions import db
-from .models import Partnership
+from .models import Partnership, User
 from .services import ServiceError
 
 
@@ -67,7 +68,7 @@ def register_cli(app: Flask) -> None:
     )
     def set_password_command(email: str, password_stdin: bool, temporary: bool) -> None:
         """Set an account's password (ends all its sessions)."""
-        from .services.accounts import set_password
+        from .services.accounts import set_password_by_command
 
         user = _user(email)
         if password_stdin:
@@ -75,8 +76,7 @@ def register_cli(app: Flask) -> None:
         else:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
-            set_password(user, password, temporary=temporary)
-            _audit_cli("password_set", user)
+            set_password_by_command(user, password, temporary=temporary)
             db.session.commit()
         except ServiceError as error:
             db.session.rollback()
@@ -107,10 +107,7 @@ def register_cli(app: Flask) -> None:
         """Stop an account signing in anywhere and end its sessions."""
         from .services.accounts import deactivate_user
 
-        user = _user(email)
-        deactivate_user(user)
-        db.session.commit()
-        click.echo(f"Deactivated {user.email}; every session ended")
+        _change_user(email, deactivate_user, "Deactivated {email}; every session ended")
 
     @consult.command("reactivate-user")
     @click.argument("email")
@@ -118,10 +115,7 @@ def register_cli(app: Flask) -> None:
         """Let a deactivated account sign in again (in all its partnerships)."""
         from .services.accounts import reactivate_user
 
-        user = _user(email)
-        reactivate_user(user)
-        db.session.commit()
-        click.echo(f"Reactivated {user.email}")
+        _change_user(email, reactivate_user, "Reactivated {email}")
 
     @consult.command("reset-two-factor")
     @click.argument("email")
@@ -129,11 +123,13 @@ def register_cli(app: Flask) -> None:
         """Remove an account's two-factor set-up (a lost phone); it is set up again at next sign-in."""
         from .services import sessions, two_factor
 
-        user = _user(email)
-        two_factor.reset(user)
-        sessions.end_all(user.id)
-        db.session.commit()
-        click.echo(f"Two-factor sign-in removed for {user.email}; set up again at next sign-in")
+        def reset(user: User) -> None:
+            two_factor.reset(user)
+            sessions.end_all(user.id)
+
+        _change_user(
+            email, reset, "Two-factor sign-in removed for {email}; set up again at next sign-in"
+        )
 
     @consult.command("seed-demo")
     def seed_demo_command() -> None:
@@ -173,14 +169,9 @@ def register_cli(app: Flask) -> None:
         from .services.benchmarks import BenchmarkFileError, import_benchmarks
 
         partnership = _partnership(slug)
-        try:
-            benchmark_set = import_benchmarks(partnership, file.read(), note=note)
-            db.session.commit()
-        except BenchmarkFileError as error:
-            db.session.rollback()
-            for problem in error.problems:
-                click.echo(f"  {problem}", err=True)
-            raise click.ClickException("Nothing was imported.") from None
+        benchmark_set = _import_file(
+            lambda: import_benchmarks(partnership, file.read(), note=note), BenchmarkFileError
+        )
         click.echo(
             f"Imported benchmarks version {benchmark_set.version} "
             f"({len(benchmark_set.rows)} rows) for {partnership.slug}"
@@ -195,14 +186,9 @@ def register_cli(app: Flask) -> None:
         from .services.postcodes import LookupFileError, import_lookup
 
         partnership = _partnership(slug)
-        try:
-            lookup = import_lookup(partnership, file.read(), note=note)
-            db.session.commit()
-        except LookupFileError as error:
-            db.session.rollback()
-            for problem in error.problems:
-                click.echo(f"  {problem}", err=True)
-            raise click.ClickException("Nothing was imported.") from None
+        lookup = _import_file(
+            lambda: import_lookup(partnership, file.read(), note=note), LookupFileError
+        )
         click.echo(f"Imported postcode lookup version {lookup.version} for {partnership.slug}")
 
     @consult.command("apply-retention")
@@ -449,6 +435,23 @@ def register_cli(app: Flask) -> None:
     register_job_commands(consult)
 
 
+Imported = TypeVar("Imported")
+
+
+def _import_file(load: Callable[[], Imported], refused: type[Any]) -> Imported:
+    """An all-or-nothing file import, committed; a refused file prints each
+    of its problems (`refused` is the service's error that lists them)."""
+    try:
+        found = load()
+        db.session.commit()
+    except refused as error:
+        db.session.rollback()
+        for problem in error.problems:
+            click.echo(f"  {problem}", err=True)
+        raise click.ClickException("Nothing was imported.") from None
+    return found
+
+
 def _partnership(slug: str) -> Partnership:
     partnership = db.session.scalars(select(Partnership).filter_by(slug=slug)).first()
     if partnership is None:
@@ -456,7 +459,7 @@ def _partnership(slug: str) -> Partnership:
     return partnership
 
 
-def _user(email: str):  # type: ignore[no-untyped-def]
+def _user(email: str) -> User:
     from .services.accounts import find_user
 
     user = find_user(email)
@@ -465,7 +468,10 @@ def _user(email: str):  # type: ignore[no-untyped-def]
     return user
 
 
-def _audit_cli(action: str, user) -> None:  # type: ignore[no-untyped-def]
-    from .services.audit import record
-
-    record(action, partnership_id=None, user_id=None, target=f"user:{user.id}")
+def _change_user(email: str, change: Callable[[User], object], done: str) -> None:
+    """One change to one account, committed, then `done` said with the
+    account's email address in place of {email}."""
+    user = _user(email)
+    change(user)
+    db.session.commit()
+    click.echo(done.format(email=user.email))

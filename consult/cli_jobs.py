@@ -41,6 +41,7 @@ def register_job_commands(consult: click.Group) -> None:
         except ServiceError as error:
             db.session.rollback()
             raise click.ClickException(error.message) from None
+        db.session.commit()  # the request is in the audit log, as one from the page
         job = started.job
         if job.status != "done":
             raise click.ClickException(job.error or f"The letters job is {job.status}")

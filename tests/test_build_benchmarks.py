@@ -101,6 +101,28 @@ def test_bad_shares_are_named_and_nothing_saved(app, client, signed_in):
         assert db.session.scalar(sa.select(sa.func.count(BenchmarkSet.id))) == 0
 
 
+def test_the_command_imports_benchmarks_all_or_nothing(app, accounts, tmp_path):
+    accounts.partnership("mid-csp", "Mid")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("variable,category,population_share\nage_band,16-24,0.5\nage_band,25+,0.7\n")
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["consult", "import-benchmarks", str(bad), "--partnership", "mid-csp"]
+    )
+    assert result.exit_code == 1
+    assert "age_band: shares add up to 1.2000" in result.output
+    assert "Nothing was imported" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(BenchmarkSet.id))) == 0
+    good = tmp_path / "good.csv"
+    good.write_text(GOOD)
+    result = runner.invoke(
+        args=["consult", "import-benchmarks", str(good), "--partnership", "mid-csp"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Imported benchmarks version 1 (2 rows) for mid-csp" in result.output
+
+
 def test_viewer_cannot_upload_and_other_partnership_cannot_see(app, client, signed_in, accounts):
     from conftest import sign_in
 

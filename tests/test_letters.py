@@ -20,7 +20,7 @@ from pypdf import PdfReader
 
 from consult import jobs
 from consult.extensions import db
-from consult.models import Invitation, Job, LetterWave, Response, Survey
+from consult.models import AuditEvent, Invitation, Job, LetterWave, Response, Survey
 from consult.services import ServiceError, letter_pdf, letters
 from consult.services.responses import start_response
 from consult.services.sampling import letter_code
@@ -285,6 +285,13 @@ def test_officer_makes_letters_and_downloads_them(client, signed_in, app):
     assert "already made" in again.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Job.id))) == 1
+        # The audit log has the request and the download once each: asking
+        # again for letters already made is not a new request.
+        actions = db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert [a for a in actions if a.startswith("letters_")] == [
+        "letters_requested",
+        "letters_downloaded",
+    ]
 
 
 def test_page_without_sample_says_so_and_making_is_refused(client, signed_in, app):
@@ -365,6 +372,12 @@ def test_command_writes_letters_and_reminders(app, tmp_path):
     assert len(codes_in(pages_text(out.read_bytes()))) == 4
     result = runner.invoke(args=["consult", "letters", slug, "--out", str(out), "--reminders"])
     assert "Wrote 4 letters (reminder 1)" in result.output
+    # Each mailing asked for is in the audit log, with no officer behind it.
+    with app.app_context():
+        requested = db.session.scalars(
+            sa.select(AuditEvent).filter_by(action="letters_requested").order_by(AuditEvent.id)
+        ).all()
+    assert [(e.details["wave"], e.user_id) for e in requested] == [(1, None), (2, None)]
 
 
 def test_command_without_sample_fails_clearly(app, tmp_path):

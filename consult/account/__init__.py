@@ -15,7 +15,6 @@ from ..models import Role
 from ..security import account_setup, role_required, start_session
 from ..services import ServiceError, two_factor
 from ..services.accounts import change_own_password, first_membership, verify_password
-from ..services.audit import record
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -140,8 +139,7 @@ def recovery_codes():
     form = PasswordCheckForm()
     if form.validate_on_submit():
         if verify_password(user, form.current_password.data or ""):
-            codes = two_factor.new_recovery_codes(user)
-            record("recovery_codes_replaced", partnership_id=None, user_id=user.id)
+            codes = two_factor.replace_recovery_codes(user)
             db.session.commit()
             return render_template("account/recovery_codes.html", codes=codes, first_time=False)
         form.current_password.errors = ["Your password is not right"]

@@ -246,101 +246,34 @@ def check_feasibility(
             new_targets[var] = {c: float(shares[c]) for c in cats}
             continue
         reason = _reason(empty, sparse, min_count, noun)
-        blocks: list[list[str]] | None
         if var == "area":
-            if area_groups:
-                parents = [area_groups.get(c, c) for c in cats]
-                parent_cats = list(dict.fromkeys(parents))
-                first = [
-                    [c for c, p in zip(cats, parents, strict=True) if p == pc] for pc in parent_cats
-                ]
-                pc_counts = {
-                    pc: sum(counts[c] for c in block)
-                    for pc, block in zip(parent_cats, first, strict=True)
-                }
-                second = _combine_sparse(parent_cats, pc_counts, min_count)
-                blocks = (
-                    None
-                    if second is None
-                    else [
-                        [c for pc in group for c in first[parent_cats.index(pc)]]
-                        for group in second
-                    ]
+            grouped = _area_blocks(cats, counts, area_groups, min_count) if area_groups else None
+            if grouped is None:
+                message = f"Wards were left out of the weighting because {reason}" + (
+                    ", and the partnership has not grouped wards into larger areas."
+                    if not area_groups
+                    else ", even after grouping them into the partnership's areas."
                 )
-                labels = None if second is None else [_combined_label(group) for group in second]
-                if blocks is not None and labels is not None and len(blocks) > 1:
-                    message = f"Wards were grouped into {len(blocks)} areas because {reason}."
-                    _record(
-                        out,
-                        new_targets,
-                        collapses,
-                        var,
-                        cats,
-                        shares,
-                        blocks,
-                        labels,
-                        empty,
-                        sparse,
-                        message,
-                        missing_codes,
-                    )
-                    continue
-            message = f"Wards were left out of the weighting because {reason}" + (
-                ", and the partnership has not grouped wards into larger areas."
-                if not area_groups
-                else ", even after grouping them into the partnership's areas."
-            )
-            collapses.append(Collapse(var, "dropped", {}, {}, empty, sparse, message))
-            continue
-        if var in ORDERED_VARIABLES:
-            blocks = _merge_ordered(cats, counts, min_count)
-            labels = [_band_label(b) for b in blocks]
-        elif var == "ethnic_group_detailed":
-            parents = [c.split(":")[0].strip() for c in cats]
-            parent_cats = list(dict.fromkeys(parents))
-            first = [
-                [c for c, p in zip(cats, parents, strict=True) if p == pc] for pc in parent_cats
-            ]
-            # Only sparse groups are merged up; a detailed group with enough
-            # people keeps its own margin.
-            blocks = []
-            labels = []
-            for pc, block in zip(parent_cats, first, strict=True):
-                keep = [c for c in block if counts[c] >= min_count]
-                merge = [c for c in block if counts[c] < min_count]
-                blocks.extend([[c] for c in keep])
-                labels.extend(keep)
-                if merge:
-                    blocks.append(merge)
-                    labels.append(pc if not keep else f"{pc}: other")
-            sizes = {lab: sum(counts[c] for c in b) for lab, b in zip(labels, blocks, strict=True)}
-            if any(s < min_count for s in sizes.values()):
-                blocks = [[c for c in first[i]] for i in range(len(parent_cats))]
-                labels = list(parent_cats)
-                pc_counts = {
-                    pc: sum(counts[c] for c in b) for pc, b in zip(labels, blocks, strict=True)
-                }
-                second = _combine_sparse(labels, pc_counts, min_count)
-                if second is None:
-                    blocks = None
-                else:
-                    blocks = [[c for lab in g for c in blocks[labels.index(lab)]] for g in second]
-                    labels = [_combined_label(g) for g in second]
+                collapses.append(Collapse(var, "dropped", {}, {}, empty, sparse, message))
+                continue
+            blocks, labels = grouped
+            message = f"Wards were grouped into {len(blocks)} areas because {reason}."
         else:
-            second = _combine_sparse(cats, counts, min_count)
-            blocks = second
-            labels = None if second is None else [_combined_label(b) for b in second]
-        if blocks is None or labels is None or len(blocks) < 2:
-            verb = "were" if noun.endswith("s") else "was"
-            message = (
-                f"{noun} {verb} left out of the weighting because {reason}, and merging "
-                "categories would not leave two groups large enough to weight to."
+            found = _merged_blocks(var, cats, counts, min_count)
+            if found is None:
+                verb = "were" if noun.endswith("s") else "was"
+                message = (
+                    f"{noun} {verb} left out of the weighting because {reason}, and merging "
+                    "categories would not leave two groups large enough to weight to."
+                )
+                collapses.append(Collapse(var, "dropped", {}, {}, empty, sparse, message))
+                continue
+            blocks, labels = found
+            merged = [(lab, b) for lab, b in zip(labels, blocks, strict=True) if len(b) > 1]
+            detail = "; ".join(
+                f"{_words(b)} were weighted as one group ({lab})" for lab, b in merged
             )
-            collapses.append(Collapse(var, "dropped", {}, {}, empty, sparse, message))
-            continue
-        merged = [(lab, b) for lab, b in zip(labels, blocks, strict=True) if len(b) > 1]
-        detail = "; ".join(f"{_words(b)} were weighted as one group ({lab})" for lab, b in merged)
-        message = f"{noun}: {detail}, because {reason}."
+            message = f"{noun}: {detail}, because {reason}."
         _record(
             out,
             new_targets,
@@ -357,6 +290,74 @@ def check_feasibility(
         )
     # Dropped variables are not raked to.
     return Feasibility(frame=out, targets=new_targets, collapses=collapses, min_count=min_count)
+
+
+def _area_blocks(
+    cats: Sequence[str], counts: Mapping[str, int], area_groups: Mapping[str, str], min_count: int
+) -> tuple[list[list[str]], list[str]] | None:
+    """Wards grouped into the partnership's areas, sparse areas combined;
+    None when that does not leave two groups to weight to."""
+    parents = [area_groups.get(c, c) for c in cats]
+    parent_cats = list(dict.fromkeys(parents))
+    first = [[c for c, p in zip(cats, parents, strict=True) if p == pc] for pc in parent_cats]
+    pc_counts = {
+        pc: sum(counts[c] for c in block) for pc, block in zip(parent_cats, first, strict=True)
+    }
+    second = _combine_sparse(parent_cats, pc_counts, min_count)
+    if second is None or len(second) < 2:
+        return None
+    blocks = [[c for pc in group for c in first[parent_cats.index(pc)]] for group in second]
+    return blocks, [_combined_label(group) for group in second]
+
+
+def _merged_blocks(
+    var: str, cats: Sequence[str], counts: Mapping[str, int], min_count: int
+) -> tuple[list[list[str]], list[str]] | None:
+    """A variable's sparse categories merged (adjacent bands of an ordered
+    variable, detailed ethnic groups into their broad group, others into
+    the smallest adequate group); None when that does not leave two groups
+    to weight to."""
+    blocks: list[list[str]] | None
+    labels: list[str] | None
+    if var in ORDERED_VARIABLES:
+        blocks = _merge_ordered(cats, counts, min_count)
+        labels = [_band_label(b) for b in blocks]
+    elif var == "ethnic_group_detailed":
+        parents = [c.split(":")[0].strip() for c in cats]
+        parent_cats = list(dict.fromkeys(parents))
+        first = [[c for c, p in zip(cats, parents, strict=True) if p == pc] for pc in parent_cats]
+        # Only sparse groups are merged up; a detailed group with enough
+        # people keeps its own margin.
+        blocks = []
+        labels = []
+        for pc, block in zip(parent_cats, first, strict=True):
+            keep = [c for c in block if counts[c] >= min_count]
+            merge = [c for c in block if counts[c] < min_count]
+            blocks.extend([[c] for c in keep])
+            labels.extend(keep)
+            if merge:
+                blocks.append(merge)
+                labels.append(pc if not keep else f"{pc}: other")
+        sizes = {lab: sum(counts[c] for c in b) for lab, b in zip(labels, blocks, strict=True)}
+        if any(s < min_count for s in sizes.values()):
+            blocks = [[c for c in first[i]] for i in range(len(parent_cats))]
+            labels = list(parent_cats)
+            pc_counts = {
+                pc: sum(counts[c] for c in b) for pc, b in zip(labels, blocks, strict=True)
+            }
+            second = _combine_sparse(labels, pc_counts, min_count)
+            if second is None:
+                blocks = None
+            else:
+                blocks = [[c for lab in g for c in blocks[labels.index(lab)]] for g in second]
+                labels = [_combined_label(g) for g in second]
+    else:
+        second = _combine_sparse(cats, counts, min_count)
+        blocks = second
+        labels = None if second is None else [_combined_label(b) for b in second]
+    if blocks is None or labels is None or len(blocks) < 2:
+        return None
+    return blocks, labels
 
 
 def _record(

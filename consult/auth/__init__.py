@@ -34,13 +34,12 @@ from ..services.accounts import (
     find_password_link,
     first_membership,
     signed_in,
+    signed_out,
     throttle_cleared,
     throttle_failed,
     throttle_wait,
     use_password_link,
 )
-from ..services.audit import record
-from ..services.sessions import end_all as end_all_sessions
 
 bp = Blueprint("auth", __name__)
 
@@ -213,14 +212,7 @@ def two_factor():
 def sign_out():
     user = g.get("user")
     if user is not None:
-        # Every session of this person ends, not only this browser's: a cookie
-        # copied earlier stops working too.
-        end_all_sessions(user.id)
-        record(
-            "sign_out",
-            partnership_id=g.partnership.id if g.get("partnership") else None,
-            user_id=user.id,
-        )
+        signed_out(user, partnership_id=g.partnership.id if g.get("partnership") else None)
         db.session.commit()
     session.clear()
     flash(_("You have signed out."), "success")

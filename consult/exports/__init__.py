@@ -6,6 +6,7 @@ administrators; viewers get the aggregate workbook and the report."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -27,12 +28,11 @@ from .. import jobs
 from ..errors import render_error
 from ..extensions import db
 from ..i18n import LANGUAGES
-from ..models import Job, Role, Survey
+from ..models import Job, Role, Survey, User
 from ..security import owned_or_404, role_required
 from ..services import ServiceError
 from ..services import exports as export_service
 from ..services import feedback as feedback_service
-from ..services.audit import record
 from ..services.content import SurveyTexts
 from ..services.counts import response_counts
 from ..services.exports import background as export_jobs
@@ -202,16 +202,9 @@ def export_job_json(survey_id: int, job_id: int) -> Any:
 def export_job_download(survey_id: int, job_id: int) -> Any:
     survey = _survey(survey_id)
     job = _export_job(survey, job_id)
-    data = jobs.result_file(job)
+    data = export_jobs.download(survey, job, user_id=g.user.id)
     if data is None:
         return _job_page(survey, job)
-    record(
-        "export_downloaded",
-        partnership_id=survey.partnership_id,
-        user_id=g.user.id,
-        target=f"survey:{survey.id}",
-        details={"job": job.id, "format": job.params.get("format")},
-    )
     db.session.commit()
     name = export_jobs.filename(job)
     return Response(
@@ -350,28 +343,28 @@ def feedback(survey_id: int) -> Any:
 @bp.route("/<int:survey_id>/feedback/publish", methods=["POST"])
 @role_required(Role.OFFICER)
 def publish_feedback(survey_id: int) -> Any:
-    survey = _survey(survey_id)
-    try:
-        feedback_service.publish(survey, g.user)
-    except ServiceError as error:
-        db.session.rollback()
-        return _feedback_page(
-            survey,
-            survey.default_language,
-            errors=[{"text": error.message, "href": "#publish"}],
-            status=400,
-        )
-    db.session.commit()
-    flash("The feedback is published. Residents can read it at the address shown.", "success")
-    return redirect(url_for("exports.feedback", survey_id=survey.id))
+    return _change_publication(
+        _survey(survey_id),
+        feedback_service.publish,
+        "The feedback is published. Residents can read it at the address shown.",
+    )
 
 
 @bp.route("/<int:survey_id>/feedback/unpublish", methods=["POST"])
 @role_required(Role.OFFICER)
 def unpublish_feedback(survey_id: int) -> Any:
-    survey = _survey(survey_id)
+    return _change_publication(
+        _survey(survey_id),
+        feedback_service.unpublish,
+        "The feedback page is withdrawn; the survey is closed.",
+    )
+
+
+def _change_publication(survey: Survey, change: Callable[[Survey, User], Any], done: str) -> Any:
+    """Publish or withdraw the feedback page; a refusal is shown beside the
+    publish button."""
     try:
-        feedback_service.unpublish(survey, g.user)
+        change(survey, g.user)
     except ServiceError as error:
         db.session.rollback()
         return _feedback_page(
@@ -381,5 +374,5 @@ def unpublish_feedback(survey_id: int) -> Any:
             status=400,
         )
     db.session.commit()
-    flash("The feedback page is withdrawn; the survey is closed.", "success")
+    flash(done, "success")
     return redirect(url_for("exports.feedback", survey_id=survey.id))

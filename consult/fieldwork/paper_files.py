@@ -12,11 +12,9 @@ from ..extensions import db
 from ..models import Role, Survey
 from ..security import owned_or_404, role_required
 from ..services import ServiceError, importing, printable
-from ..services.audit import record
 from . import bp
 
 MAX_UPLOAD = 2 * 1024 * 1024  # the request body cap (MAX_CONTENT_LENGTH) is 2 MiB
-RETURN_ADDRESS_MAX = 500
 
 
 @bp.route("/<int:survey_id>/printable", methods=["GET", "POST"])
@@ -25,19 +23,14 @@ def printable_page(survey_id: int):
     survey = owned_or_404(Survey, survey_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        address = request.form.get("return_address", "").strip().replace("\r\n", "\n")
-        if len(address) > RETURN_ADDRESS_MAX:
-            errors["return_address"] = (
-                f"The return address must be {RETURN_ADDRESS_MAX} characters or fewer"
+        try:
+            printable.save_return_address(
+                survey.partnership, request.form.get("return_address", ""), user_id=g.user.id
             )
+        except ServiceError as error:
+            db.session.rollback()
+            errors[error.field or "return_address"] = error.message
         else:
-            survey.partnership.return_address = address or None
-            record(
-                "return_address_changed",
-                partnership_id=survey.partnership_id,
-                user_id=g.user.id,
-                target=f"partnership:{survey.partnership_id}",
-            )
             db.session.commit()
             flash("Return address saved: it is printed on every paper questionnaire.", "success")
             return redirect(url_for("fieldwork.printable_page", survey_id=survey.id))
@@ -55,17 +48,10 @@ def printable_pdf(survey_id: int):
     survey = owned_or_404(Survey, survey_id)
     language = request.args.get("language", survey.default_language)
     try:
-        pdf = printable.render_pdf(survey, language)
+        pdf = printable.download_pdf(survey, language, user_id=g.user.id)
     except ServiceError as error:
         flash(error.message, "error")
         return redirect(url_for("fieldwork.printable_page", survey_id=survey.id))
-    record(
-        "printable_downloaded",
-        partnership_id=survey.partnership_id,
-        user_id=g.user.id,
-        target=f"survey:{survey.id}",
-        details={"language": language},
-    )
     db.session.commit()
     return FlaskResponse(
         pdf,

@@ -15,7 +15,6 @@ from ..models import Job, Role, Survey
 from ..security import owned_or_404, role_required
 from ..services import ServiceError
 from ..services import letters as service
-from ..services.audit import record
 from ..vocabulary import JobStatus
 from ..wording import counted
 from . import bp
@@ -60,16 +59,12 @@ def letters_wording(survey_id: int) -> Any:
     survey = owned_or_404(Survey, survey_id)
     values = {"why": request.form.get("why", ""), "contact": request.form.get("contact", "")}
     try:
-        service.save_settings(survey, why=values["why"], contact=values["contact"])
+        service.save_settings(
+            survey, why=values["why"], contact=values["contact"], user_id=g.user.id
+        )
     except ServiceError as error:
         db.session.rollback()
         return _page(survey, errors={error.field or "why": error.message}, values=values)
-    record(
-        "letter_wording_changed",
-        partnership_id=survey.partnership_id,
-        user_id=g.user.id,
-        target=f"survey:{survey.id}",
-    )
     db.session.commit()
     flash("Letter wording saved: the next letters you make use it.", "success")
     return redirect(url_for("reach.letters_page", survey_id=survey.id))
@@ -92,13 +87,6 @@ def letters_make(survey_id: int) -> Any:
     elif started.already:
         flash("Letters are already being made for this survey: this is that job.", "info")
     else:
-        record(
-            "letters_requested",
-            partnership_id=survey.partnership_id,
-            user_id=g.user.id,
-            target=f"survey:{survey.id}",
-            details={"wave": job.params.get("wave"), "job": job.id},
-        )
         db.session.commit()
         if job.status == JobStatus.FAILED:
             flash(f"The letters could not be made: {job.error}", "error")
@@ -120,17 +108,10 @@ def letters_job_json(survey_id: int, job_id: int) -> Any:
 def letters_download(survey_id: int, job_id: int) -> Any:
     survey = owned_or_404(Survey, survey_id)
     job = _job(survey, job_id)
-    pdf = jobs.result_file(job)
+    pdf = service.download(survey, job, user_id=g.user.id)
     if pdf is None:
         flash("Those letters are not ready yet.", "error")
         return redirect(url_for("reach.letters_page", survey_id=survey.id))
-    record(
-        "letters_downloaded",
-        partnership_id=survey.partnership_id,
-        user_id=g.user.id,
-        target=f"survey:{survey.id}",
-        details={"job": job.id},
-    )
     db.session.commit()
     wave = job.params.get("wave", 1)
     name = f"{survey.slug}-letters-{'first' if wave == 1 else f'reminder-{int(wave) - 1}'}.pdf"

@@ -121,6 +121,13 @@ def signed_in(user: User) -> None:
     )
 
 
+def signed_out(user: User, *, partnership_id: int | None) -> None:
+    """Sign out: every session of this person ends, not only this browser's,
+    so a cookie copied earlier stops working too."""
+    sessions.end_all(user.id)
+    record("sign_out", partnership_id=partnership_id, user_id=user.id)
+
+
 def _verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
@@ -143,6 +150,13 @@ def set_password(user: User, password: str, *, temporary: bool = False) -> None:
     user.must_change_password = temporary
     user.password_changed_at = datetime.now(UTC)
     sessions.end_all(user.id)
+
+
+def set_password_by_command(user: User, password: str, *, temporary: bool = False) -> None:
+    """The command line's `set-password`: nobody signed in did it, so the
+    event names the account as its target and no user."""
+    set_password(user, password, temporary=temporary)
+    record("password_set", partnership_id=None, user_id=None, target=f"user:{user.id}")
 
 
 def change_own_password(user: User, current: str, new: str) -> None:
@@ -247,6 +261,22 @@ def create_partnership(slug: str, name: str, *, colour: str | None = None) -> Pa
     return partnership
 
 
+def _email_and_role(email: str, role: Role | str) -> tuple[str, Role]:
+    """A new member's email address, normalised, and role, or the refusal
+    that names the field."""
+    email = normalise_email(email)
+    if not EMAIL_PATTERN.match(email):
+        raise ServiceError(
+            "Enter an email address in the correct format, like name@example.org", field="email"
+        )
+    try:
+        return email, Role(role)
+    except ValueError:
+        raise ServiceError(
+            f"Role must be one of {', '.join(r.value for r in Role)}", field="role"
+        ) from None
+
+
 def create_user(
     email: str,
     password: str,
@@ -256,17 +286,7 @@ def create_user(
     name: str = "",
     created_by: User | None = None,
 ) -> User:
-    email = normalise_email(email)
-    if not EMAIL_PATTERN.match(email):
-        raise ServiceError(
-            "Enter an email address in the correct format, like name@example.org", field="email"
-        )
-    try:
-        role = Role(role)
-    except ValueError:
-        raise ServiceError(
-            f"Role must be one of {', '.join(r.value for r in Role)}", field="role"
-        ) from None
+    email, role = _email_and_role(email, role)
     check_password(password, email=email, name=name)
     existing = db.session.scalars(select(User).where(func.lower(User.email) == email)).first()
     if existing is not None:
@@ -324,17 +344,7 @@ def add_member(
     partnership) is added as they are, and their link only welcomes them:
     the administrator sees the same answer either way, so adding a user never
     tells them whether an email has an account elsewhere."""
-    email = normalise_email(email)
-    if not EMAIL_PATTERN.match(email):
-        raise ServiceError(
-            "Enter an email address in the correct format, like name@example.org", field="email"
-        )
-    try:
-        role = Role(role)
-    except ValueError:
-        raise ServiceError(
-            f"Role must be one of {', '.join(r.value for r in Role)}", field="role"
-        ) from None
+    email, role = _email_and_role(email, role)
     user = db.session.scalars(select(User).where(func.lower(User.email) == email)).first()
     sets_password = user is None
     if user is None:

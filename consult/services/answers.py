@@ -402,11 +402,19 @@ def _parse_number(question: Question, form: _Values, texts: SurveyTexts | None) 
         raise _required(question, _("Enter a number, like 5"))
     if whole_numbers_only(question) and not number.is_integer():
         raise _required(question, _("Enter a whole number, like 5"))
+    check_bounds(question, number, custom=_constraint_message(question, texts))
+    return ParsedAnswer(number=number)
+
+
+def check_bounds(question: Question, number: float, *, custom: str = "") -> None:
+    """Refuse a number outside the question's bounds: with the survey's own
+    message when it has one, else naming the bound that was crossed."""
     low, high = number_bounds(question)
-    custom = _constraint_message(question, texts)
-    if custom and not ((low is None or number >= low) and (high is None or number <= high)):
+    if (low is None or number >= low) and (high is None or number <= high):
+        return
+    if custom:
         raise _required(question, custom)
-    if low is not None and high is not None and not low <= number <= high:
+    if low is not None and high is not None:
         raise _required(
             question,
             _(
@@ -415,11 +423,10 @@ def _parse_number(question: Question, form: _Values, texts: SurveyTexts | None) 
                 high=format_number(high),
             ),
         )
-    if low is not None and number < low:
+    if low is not None:
         raise _required(question, _("Enter a number of %(low)s or more", low=format_number(low)))
-    if high is not None and number > high:
-        raise _required(question, _("Enter a number of %(high)s or less", high=format_number(high)))
-    return ParsedAnswer(number=number)
+    assert high is not None
+    raise _required(question, _("Enter a number of %(high)s or less", high=format_number(high)))
 
 
 _PARSERS: dict[str, Callable[[Question, _Values, SurveyTexts | None], ParsedAnswer]] = {

@@ -133,25 +133,23 @@ def progress(survey: Survey) -> list[LanguageProgress]:
 
 def current_texts(survey: Survey, language: str) -> dict[str, str]:
     """The texts written in `language` itself (no fallback): the edit form."""
+    return _by_key(survey, language, TextEntry.value)
+
+
+def text_statuses(survey: Survey, language: str) -> dict[str, str]:
+    return _by_key(survey, language, TextEntry.status)
+
+
+def _by_key(survey: Survey, language: str, column: Any) -> dict[str, str]:
+    """One column of the feedback texts written in `language`, by key."""
     rows = db.session.execute(
-        select(TextEntry.key, TextEntry.value).where(
+        select(TextEntry.key, column).where(
             TextEntry.survey_id == survey.id,
             TextEntry.language == language,
             TextEntry.key.like("feedback.%"),
         )
     ).all()
     return {key: value for key, value in rows}
-
-
-def text_statuses(survey: Survey, language: str) -> dict[str, str]:
-    rows = db.session.execute(
-        select(TextEntry.key, TextEntry.status).where(
-            TextEntry.survey_id == survey.id,
-            TextEntry.language == language,
-            TextEntry.key.like("feedback.%"),
-        )
-    ).all()
-    return {key: status for key, status in rows}
 
 
 def save_feedback(

@@ -39,7 +39,7 @@ from flask_babel import gettext as _
 
 from ..extensions import db
 from ..i18n import LANGUAGES
-from ..jobs import Checkpoint, job_kind
+from ..jobs import Checkpoint, job_kind, result_file
 from ..models import (
     AddressSample,
     Invitation,
@@ -53,6 +53,7 @@ from ..models import (
 )
 from ..vocabulary import JobStatus, LetterKind
 from . import ServiceError
+from .audit import record
 from .content import SurveyTexts
 from .letter_pdf import SLOTS, QrCodes, assemble, letter_fonts, letter_part
 from .sampling import letter_code
@@ -79,7 +80,9 @@ def settings(survey: Survey) -> LetterSettings:
     return found or LetterSettings(survey_id=survey.id, why="", contact="")
 
 
-def save_settings(survey: Survey, *, why: str, contact: str) -> LetterSettings:
+def save_settings(
+    survey: Survey, *, why: str, contact: str, user_id: int | None = None
+) -> LetterSettings:
     why = why.strip().replace("\r\n", "\n")
     contact = contact.strip().replace("\r\n", "\n")
     if len(why) > WHY_MAX:
@@ -92,6 +95,12 @@ def save_settings(survey: Survey, *, why: str, contact: str) -> LetterSettings:
     found.why, found.contact = why, contact
     db.session.add(found)
     db.session.flush()
+    record(
+        "letter_wording_changed",
+        partnership_id=survey.partnership_id,
+        user_id=user_id,
+        target=f"survey:{survey.id}",
+    )
     return found
 
 
@@ -293,7 +302,31 @@ def start(
         reminders=reminders,
         base_url=url,
     )
-    return Started(job, existing is not None and existing.status == JobStatus.DONE)
+    already = existing is not None and existing.status == JobStatus.DONE
+    if not already:
+        record(
+            "letters_requested",
+            partnership_id=survey.partnership_id,
+            user_id=user_id,
+            target=f"survey:{survey.id}",
+            details={"wave": job.params.get("wave"), "job": job.id},
+        )
+    return Started(job, already)
+
+
+def download(survey: Survey, job: Job, *, user_id: int | None) -> bytes | None:
+    """A done mailing's PDF, the download recorded; None while it is not
+    ready."""
+    pdf = result_file(job)
+    if pdf is not None:
+        record(
+            "letters_downloaded",
+            partnership_id=survey.partnership_id,
+            user_id=user_id,
+            target=f"survey:{survey.id}",
+            details={"job": job.id},
+        )
+    return pdf
 
 
 # --- the job --------------------------------------------------------------------------------

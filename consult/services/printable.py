@@ -25,14 +25,16 @@ from flask_babel import gettext as _
 
 from ..extensions import db
 from ..i18n import LANGUAGES
-from ..models import Question, QuestionType, Survey
+from ..models import Partnership, Question, QuestionType, Survey
 from . import ServiceError, postcodes
 from .answers import top_n
+from .audit import record
 from .content import SurveyTexts, privacy_key, survey_intro_key
 from .path import is_special, ordered_questions
 from .survey_topics import special_topics_sentence, topics
 
 ONE_CHOICE_TYPES = (QuestionType.SINGLE, QuestionType.SCALE, QuestionType.AREA)
+RETURN_ADDRESS_MAX = 500
 
 
 @dataclass
@@ -288,6 +290,37 @@ def render_html(survey: Survey, language: str) -> str:
 _MAX_CACHED = 16
 _cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
 _cache_lock = threading.Lock()
+
+
+def save_return_address(partnership: Partnership, address: str, *, user_id: int | None) -> None:
+    """The address printed on every paper questionnaire for posting it back;
+    an empty one prints none."""
+    address = address.strip().replace("\r\n", "\n")
+    if len(address) > RETURN_ADDRESS_MAX:
+        raise ServiceError(
+            f"The return address must be {RETURN_ADDRESS_MAX} characters or fewer",
+            field="return_address",
+        )
+    partnership.return_address = address or None
+    record(
+        "return_address_changed",
+        partnership_id=partnership.id,
+        user_id=user_id,
+        target=f"partnership:{partnership.id}",
+    )
+
+
+def download_pdf(survey: Survey, language: str, *, user_id: int | None) -> bytes:
+    """The questionnaire as an officer downloads it, the download recorded."""
+    pdf = render_pdf(survey, language)
+    record(
+        "printable_downloaded",
+        partnership_id=survey.partnership_id,
+        user_id=user_id,
+        target=f"survey:{survey.id}",
+        details={"language": language},
+    )
+    return pdf
 
 
 def render_pdf(survey: Survey, language: str) -> bytes:

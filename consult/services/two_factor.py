@@ -105,6 +105,13 @@ def new_recovery_codes(user: User) -> list[str]:
     return codes
 
 
+def replace_recovery_codes(user: User) -> list[str]:
+    """New recovery codes in place of the old ones, which stop working."""
+    codes = new_recovery_codes(user)
+    record("recovery_codes_replaced", partnership_id=None, user_id=user.id)
+    return codes
+
+
 def _hash_code(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 

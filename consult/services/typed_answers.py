@@ -110,9 +110,8 @@ def parse_decimal(question: Question, form: _Values, texts: SurveyTexts | None) 
         ParsedAnswer,
         _required,
         _single_value,
+        check_bounds,
         field_name,
-        format_number,
-        number_bounds,
     )
 
     raw = _single_value(form, field_name(question))
@@ -146,20 +145,7 @@ def parse_decimal(question: Question, form: _Values, texts: SurveyTexts | None) 
             question,
             _("Enter a number with up to %(count)s decimal places, like 1.5", count=places),
         )
-    low, high = number_bounds(question)
-    if low is not None and high is not None and not low <= number <= high:
-        raise _required(
-            question,
-            _(
-                "Enter a number between %(low)s and %(high)s",
-                low=format_number(low),
-                high=format_number(high),
-            ),
-        )
-    if low is not None and number < low:
-        raise _required(question, _("Enter a number of %(low)s or more", low=format_number(low)))
-    if high is not None and number > high:
-        raise _required(question, _("Enter a number of %(high)s or less", high=format_number(high)))
+    check_bounds(question, number)
     return ParsedAnswer(number=number)
 
 

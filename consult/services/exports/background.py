@@ -25,6 +25,7 @@ from ... import jobs
 from ...extensions import db
 from ...models import Job, Survey, User
 from .. import ServiceError
+from ..audit import record
 from ..counts import response_counts
 from ..results.compute import results_state
 from .output import write_export
@@ -96,6 +97,21 @@ def export_job(job: Job, checkpoint: jobs.Checkpoint) -> str:
     record_export(export, user_id=user.id)
     checkpoint.save(1, 1)
     return f"file:{export.filename}"
+
+
+def download(survey: Survey, job: Job, *, user_id: int | None) -> bytes | None:
+    """A done export job's file, the download recorded; None while it is
+    not ready."""
+    data = jobs.result_file(job)
+    if data is not None:
+        record(
+            "export_downloaded",
+            partnership_id=survey.partnership_id,
+            user_id=user_id,
+            target=f"survey:{survey.id}",
+            details={"job": job.id, "format": job.params.get("format")},
+        )
+    return data
 
 
 def filename(job: Job) -> str:

@@ -476,23 +476,7 @@ def _decide(
     )
     problems.extend(outcome.problems)
     attempt = outcome.rake if outcome.rake is not None else rake(demographics, {})
-    if base is not None and design_fallback and not outcome.used:
-        failed = WeightingDecision(
-            False,
-            outcome.weights,
-            outcome,
-            attempt,
-            variables,
-            bounds,
-            scheme,
-            benchmark_set,
-            problems,
-            outcome.reason,
-        )
-        return _design_only(
-            failed, demographics, base, outcome.reason.replace(" Every figure is unweighted.", "")
-        )
-    return WeightingDecision(
+    decision = WeightingDecision(
         outcome.used,
         outcome.weights,
         outcome,
@@ -505,6 +489,11 @@ def _decide(
         outcome.reason,
         base_weights=base,
     )
+    if base is not None and design_fallback and not outcome.used:
+        return _design_only(
+            decision, demographics, base, outcome.reason.replace(" Every figure is unweighted.", "")
+        )
+    return decision
 
 
 __all__: Sequence[str] = (
