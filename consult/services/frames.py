@@ -141,6 +141,11 @@ class _Question:
     # as they are met.
     codes: list[str] = field(default_factory=list)
     sql: str = ""
+    # How the statement packs an answer into one integer (see `_AnswerReader`):
+    # the number of item or option numbers (`sub`), and of code numbers;
+    # the last number of each is "not in the questionnaire".
+    sub_base: int = 1
+    code_base: int = 1
 
     def __post_init__(self) -> None:
         self._number: dict[str, int] = {}
@@ -195,25 +200,27 @@ class _AnswerReader:
     survey), and turning millions of rows into Python objects was what made
     the results and exports slow. So for the coded questions (single, scale,
     area, grid, multiple choice, ranking) the database numbers each code
-    (`CASE option_code WHEN 'agree' THEN 0 ...`) and concatenates the
-    answers into a few strings of integers: the response ids, the numbers
-    (and the ranks), in index order; numpy parses them (`np.fromstring`)
+    (`CASE option_code WHEN 'agree' THEN 0 ...`), packs an answer into one
+    integer (response id x items + item number) x codes + code number, and
+    concatenates the integers into one string (a ranking's ranks into a
+    second); numpy parses it (`np.fromstring`), unpacks it (`np.divmod`)
     and indexes its way to the columns, without a Python object per answer.
     Numbers and free text are few rows and are read as rows. Every
     statement is a range of the answer index `ix_answer_question`
     (question, response, item, option, rank, number), which holds every
     value but free text, so the table is read for free text only.
 
-    A code not in the questionnaire (numbered -1) sends that question's
-    range to a plain read of its rows, which keeps any code as stored.
+    A code not in the questionnaire (numbered last, see `_Question`) sends
+    that question's range to a plain read of its rows, which keeps any code
+    as stored.
 
-    Measured on SQLite at 100,000 responses x 40 questions (CPU time): the
-    statements take 1.4 s numbering the codes, 1.0 s concatenating them as
-    text, but splitting and hashing the text in Python cost more than the
-    difference: the whole frame read 3.4 s that way, 2.3 s this way. A pivot
-    in SQL (MAX(CASE ...) or FILTER for every column, GROUP BY response)
-    took about 20 s, on PostgreSQL 19 s: it tests every answer against
-    every column.
+    Measured on SQLite at 100,000 responses x 40 questions (CPU time), the
+    whole frame: 3.0 s with the codes concatenated as text (1.0 s of it the
+    statements), split and hashed in Python; 1.8 s this way (1.1 s the
+    statements). Packing saved a fifth of the statements' time against a
+    string per part. A pivot in SQL (MAX(CASE ...) or FILTER for every
+    column, GROUP BY response) took about 20 s, on PostgreSQL 19 s: it
+    tests every answer against every column.
     """
 
     def __init__(
@@ -238,9 +245,12 @@ class _AnswerReader:
 
         def numbered(column: str, codes: Sequence[str]) -> str:
             if not codes:
-                return "-1"
+                return "0"
             whens = " ".join(f"WHEN {literal(c)} THEN {i}" for i, c in enumerate(codes))
-            return f"CASE {column} {whens} ELSE -1 END"
+            return f"CASE {column} {whens} ELSE {len(codes)} END"
+
+        # PostgreSQL's integer would overflow once multiplied.
+        response = "response_id" if sqlite else "CAST(response_id AS BIGINT)"
 
         where = (
             f"FROM answer WHERE question_id = {marker} "
@@ -264,16 +274,20 @@ class _AnswerReader:
             if kind in _CODES or kind == QuestionType.GRID:
                 found = db.session.get(Question, question.id)
                 question.codes = [o.code for o in found.choices] if found is not None else []
-            parts = ["response_id"]
+            packed = response
+            if kind != QuestionType.GRID and kind not in _CODES:
+                question.sub_base = len(question.subs) + 1
+                sub = numbered("option_code", question.subs)
+                packed = f"{packed} * {question.sub_base} + {sub}"
             if kind == QuestionType.GRID:
-                parts += [
-                    numbered("item_code", question.subs),
-                    numbered("option_code", question.codes),
-                ]
-            elif kind in _CODES:
-                parts.append(numbered("option_code", question.codes))
-            else:
-                parts.append(numbered("option_code", question.subs))
+                question.sub_base = len(question.subs) + 1
+                sub = numbered("item_code", question.subs)
+                packed = f"({packed} * {question.sub_base} + {sub})"
+            if kind == QuestionType.GRID or kind in _CODES:
+                question.code_base = len(question.codes) + 1
+                code = numbered("option_code", question.codes)
+                packed = f"{packed} * {question.code_base} + {code}"
+            parts = [packed]
             if kind == QuestionType.RANKING:
                 parts.append("coalesce(CAST(\"rank\" AS TEXT), 'nan')")
             question.sql = f"SELECT {', '.join(concat(p) for p in parts)} {where}"
@@ -291,22 +305,20 @@ class _AnswerReader:
         row = cursor.fetchone()
         if row is None or row[0] is None:
             return None
-        ids = np.fromstring(row[0], dtype=np.int64, sep=",")
-        numbers = [np.fromstring(text, dtype=np.int64, sep=",") for text in row[1:2]]
-        if question.type == QuestionType.GRID:
-            numbers.append(np.fromstring(row[2], dtype=np.int64, sep=","))
-        elif question.type == QuestionType.RANKING:
-            numbers.append(np.fromstring(row[2], dtype=np.float64, sep=","))
-        coded = question.type in _CODES or question.type == QuestionType.GRID
-        if any(len(n) != len(ids) for n in numbers) or (coded and (numbers[-1] < 0).any()):
-            return self._rows(cursor, question, params)
-        if question.type in _CODES:
-            return _Answers(ids, code=numbers[0])
-        if question.type == QuestionType.GRID:
-            return _Answers(ids, sub=numbers[0], code=numbers[1])
+        packed = np.fromstring(row[0], dtype=np.int64, sep=",")
+        code = sub = ranks = None
+        if question.type == QuestionType.GRID or question.type in _CODES:
+            packed, code = np.divmod(packed, question.code_base)
+            if (code == question.code_base - 1).any():
+                return self._rows(cursor, question, params)
+        if question.type not in _CODES:
+            packed, sub = np.divmod(packed, question.sub_base)
+            sub[sub == question.sub_base - 1] = -1
         if question.type == QuestionType.RANKING:
-            return _Answers(ids, sub=numbers[0], values=numbers[1])
-        return _Answers(ids, sub=numbers[0])
+            ranks = np.fromstring(row[1], dtype=np.float64, sep=",")
+            if len(ranks) != len(packed):
+                return self._rows(cursor, question, params)
+        return _Answers(packed, sub=sub, code=code, values=ranks)
 
     def _rows(self, cursor: Any, question: _Question, params: Sequence[Any]) -> _Answers | None:
         """The question's answers as rows: codes outside the questionnaire
