@@ -17,8 +17,9 @@ question keys, so the same name is used in analysis, exports and SPSS:
   the resident was never asked, so that our export imports back with the
   consent that allowed those answers
 
-`read_answers` is the one reader of the answer table, used by the frames here
-and by every export: a few thousand responses at a time, one row per response.
+`_AnswerReader` is the one reader of the answer table: `read_answers` lays
+its answers out for every export (a few thousand responses at a time, one row
+per response) and `response_frame` a column at a time.
 """
 
 from __future__ import annotations
@@ -129,35 +130,97 @@ _VALUES = NUMERIC_TYPES | {QuestionType.TEXT, QuestionType.DATE}
 @dataclass
 class _Question:
     """One question's columns, by the grid item or option they are about
-    ("" for a one-column question), and the statement reading its answers."""
+    ("" for a one-column question), the codes its answers are numbered by,
+    and the statement reading them."""
 
     id: int
     type: str
     columns: dict[str, int] = field(default_factory=dict)
+    # The option codes an answer's code is numbered by (single, scale, area,
+    # postcode, grid); codes stored but not in the questionnaire are added
+    # as they are met.
+    codes: list[str] = field(default_factory=list)
     sql: str = ""
+    # How the statement packs an answer into one integer (see `_AnswerReader`):
+    # the number of item or option numbers (`sub`), and of code numbers;
+    # the last number of each is "not in the questionnaire".
+    sub_base: int = 1
+    code_base: int = 1
+
+    def __post_init__(self) -> None:
+        self._number: dict[str, int] = {}
+        self._labels: np.ndarray = _objects(())
+
+    @property
+    def subs(self) -> list[str]:
+        """The items (grid) or options (multiple choice, ranking) with a
+        column, in the order the statement numbers them."""
+        return list(self.columns)
+
+    def slot_of(self) -> np.ndarray:
+        """The column of each numbered item or option."""
+        return np.array(list(self.columns.values()), dtype=np.int64)
+
+    def number(self, codes: np.ndarray) -> np.ndarray:
+        """Codes (text) as numbers into `codes`, adding any not met yet."""
+        if not self._number:
+            self._number = {c: i for i, c in enumerate(self.codes)}
+        which, distinct = pd.factorize(codes)
+        for code in distinct:
+            if code not in self._number:
+                self._number[code] = len(self.codes)
+                self.codes.append(code)
+        lookup = np.array([self._number[c] for c in distinct], dtype=np.int64)
+        return lookup[which]
+
+    def labels(self) -> np.ndarray:
+        """`codes` as an object array, for numpy to index."""
+        if len(self._labels) != len(self.codes):
+            self._labels = _objects(self.codes)
+        return self._labels
+
+
+class _Answers(NamedTuple):
+    """One question's answers for a range of responses, in index order:
+    the response ids, and by question type the item or option each answer
+    is about (`sub`: its number in `_Question.subs`, -1 when it has no
+    column), the code chosen (`code`: its number in `_Question.codes`), and
+    the rank (float, NaN when none) or the stored value (an object array)."""
+
+    ids: np.ndarray
+    sub: np.ndarray | None = None
+    code: np.ndarray | None = None
+    values: np.ndarray | None = None
 
 
 class _AnswerReader:
-    """Reads the answers of a chunk of responses, one question at a time.
+    """Reads the answers to one question for a range of responses.
 
     The answer table has a row per answer (57 per response in a 40-question
     survey), and turning millions of rows into Python objects was what made
-    exports slow. So for the coded questions (single, scale, area, grid,
-    multiple choice, ranking) the database concatenates the chunk's answers
-    to one question into a few strings: the response ids, the option codes
-    (and the grid items, or the ranks), in index order; numpy splits them and
-    puts each code in its column. Numbers and free text are few rows and are
-    read as rows. Every statement is a range of the answer index
-    `ix_answer_question` (question, response, item, option, rank, number),
-    which holds every value but free text, so the table is read for free
-    text only.
+    the results and exports slow. So for the coded questions (single, scale,
+    area, grid, multiple choice, ranking) the database numbers each code
+    (`CASE option_code WHEN 'agree' THEN 0 ...`), packs an answer into one
+    integer (response id x items + item number) x codes + code number, and
+    concatenates the integers into one string (a ranking's ranks into a
+    second); numpy parses it (`np.fromstring`), unpacks it (`np.divmod`)
+    and indexes its way to the columns, without a Python object per answer.
+    Numbers and free text are few rows and are read as rows. Every
+    statement is a range of the answer index `ix_answer_question`
+    (question, response, item, option, rank, number), which holds every
+    value but free text, so the table is read for free text only.
 
-    Measured on SQLite at 100,000 responses x 40 questions, the database's
-    share: about 1.4 s this way; about 3 s grouping each response's answers
-    into strings in one statement per chunk; about 20 s for a pivot in SQL
-    (MAX(CASE ...) or FILTER for every column, GROUP BY response), which
-    tests every answer against every column. On PostgreSQL the pivot took
-    19 s and the strings 2.7 s.
+    A code not in the questionnaire (numbered last, see `_Question`) sends
+    that question's range to a plain read of its rows, which keeps any code
+    as stored.
+
+    Measured on SQLite at 100,000 responses x 40 questions (CPU time), the
+    whole frame: 3.0 s with the codes concatenated as text (1.0 s of it the
+    statements), split and hashed in Python; 1.8 s this way (1.1 s the
+    statements). Packing saved a fifth of the statements' time against a
+    string per part. A pivot in SQL (MAX(CASE ...) or FILTER for every
+    column, GROUP BY response) took about 20 s, on PostgreSQL 19 s: it
+    tests every answer against every column.
     """
 
     def __init__(
@@ -171,22 +234,28 @@ class _AnswerReader:
 
         def concat(expression: str) -> str:
             # The default separator: a separator argument made SQLite's
-            # group_concat a third slower. A comma inside a stored code is
-            # caught by counting (see `_split`).
+            # group_concat a third slower.
             if sqlite:
                 return f"group_concat({expression})"
             return f"string_agg(CAST({expression} AS TEXT), ',')"
+
+        def literal(code: str) -> str:
+            text = code.replace("'", "''")
+            return f"'{text if sqlite else text.replace('%', '%%')}'"
+
+        def numbered(column: str, codes: Sequence[str]) -> str:
+            if not codes:
+                return "0"
+            whens = " ".join(f"WHEN {literal(c)} THEN {i}" for i, c in enumerate(codes))
+            return f"CASE {column} {whens} ELSE {len(codes)} END"
+
+        # PostgreSQL's integer would overflow once multiplied.
+        response = "response_id" if sqlite else "CAST(response_id AS BIGINT)"
 
         where = (
             f"FROM answer WHERE question_id = {marker} "
             f"AND response_id BETWEEN {marker} AND {marker}"
         )
-        strings: dict[str, tuple[str, ...]] = {
-            QuestionType.GRID: ("item_code", "option_code"),
-            QuestionType.RANKING: ("option_code", "coalesce(CAST(\"rank\" AS TEXT), '')"),
-            QuestionType.MULTIPLE: ("option_code",),
-            **{t: ("option_code",) for t in _CODES},
-        }
         self.questions: dict[int, _Question] = {}
         for j, slot in enumerate(slots):
             if slot is None:
@@ -194,84 +263,124 @@ class _AnswerReader:
             question = self.questions.get(slot.question_id)
             if question is None:
                 question = _Question(slot.question_id, slot.question_type)
-                if slot.question_type in _VALUES:
-                    value = "number" if slot.question_type in NUMERIC_TYPES else "text"
-                    question.sql = f'SELECT response_id, "{value}" {where}'
-                else:
-                    select_list = ", ".join(
-                        concat(c) for c in ("response_id", *strings[slot.question_type])
-                    )
-                    question.sql = f"SELECT {select_list} {where}"
                 self.questions[slot.question_id] = question
             question.columns[slot.sub] = j
+        for question in self.questions.values():
+            kind = question.type
+            if kind in _VALUES:
+                value = "number" if kind in NUMERIC_TYPES else "text"
+                question.sql = f'SELECT response_id, "{value}" {where}'
+                continue
+            if kind in _CODES or kind == QuestionType.GRID:
+                found = db.session.get(Question, question.id)
+                question.codes = [o.code for o in found.choices] if found is not None else []
+            packed = response
+            if kind != QuestionType.GRID and kind not in _CODES:
+                question.sub_base = len(question.subs) + 1
+                sub = numbered("option_code", question.subs)
+                packed = f"{packed} * {question.sub_base} + {sub}"
+            if kind == QuestionType.GRID:
+                question.sub_base = len(question.subs) + 1
+                sub = numbered("item_code", question.subs)
+                packed = f"({packed} * {question.sub_base} + {sub})"
+            if kind == QuestionType.GRID or kind in _CODES:
+                question.code_base = len(question.codes) + 1
+                code = numbered("option_code", question.codes)
+                packed = f"{packed} * {question.code_base} + {code}"
+            parts = [packed]
+            if kind == QuestionType.RANKING:
+                parts.append("coalesce(CAST(\"rank\" AS TEXT), 'nan')")
+            question.sql = f"SELECT {', '.join(concat(p) for p in parts)} {where}"
         self.rows_sql = f'SELECT response_id, item_code, option_code, "rank" {where}'
 
+    def answers(self, cursor: Any, question: _Question, first: int, last: int) -> _Answers | None:
+        """The question's answers from the responses with ids first..last."""
+        params = (question.id, first, last)
+        cursor.execute(question.sql, params)
+        if question.type in _VALUES:
+            found, values = _columns(cursor, 2)
+            if not found:
+                return None
+            return _Answers(np.array(found, dtype=np.int64), values=_objects(values))
+        row = cursor.fetchone()
+        if row is None or row[0] is None:
+            return None
+        packed = np.fromstring(row[0], dtype=np.int64, sep=",")
+        code = sub = ranks = None
+        if question.type == QuestionType.GRID or question.type in _CODES:
+            packed, code = np.divmod(packed, question.code_base)
+            if (code == question.code_base - 1).any():
+                return self._rows(cursor, question, params)
+        if question.type not in _CODES:
+            packed, sub = np.divmod(packed, question.sub_base)
+            sub[sub == question.sub_base - 1] = -1
+        if question.type == QuestionType.RANKING:
+            ranks = np.fromstring(row[1], dtype=np.float64, sep=",")
+            if len(ranks) != len(packed):
+                return self._rows(cursor, question, params)
+        return _Answers(packed, sub=sub, code=code, values=ranks)
+
+    def _rows(self, cursor: Any, question: _Question, params: Sequence[Any]) -> _Answers | None:
+        """The question's answers as rows: codes outside the questionnaire
+        (or anything else the numbered read could not place) kept as stored."""
+        cursor.execute(self.rows_sql, params)
+        found, items, codes, ranks = (_objects(c) for c in _columns(cursor, 4))
+        if not len(found):
+            return None
+        ids = np.array(found.tolist(), dtype=np.int64)
+        number = {s: k for k, s in enumerate(question.subs)}
+        if question.type in _CODES:
+            return _Answers(ids, code=question.number(codes))
+        if question.type == QuestionType.GRID:
+            sub = np.array([number.get(i, -1) for i in items], dtype=np.int64)
+            return _Answers(ids, sub=sub, code=question.number(codes))
+        sub = np.array([number.get(c, -1) for c in codes], dtype=np.int64)
+        if question.type == QuestionType.RANKING:
+            rank = np.array([np.nan if r is None else r for r in ranks], dtype=np.float64)
+            return _Answers(ids, sub=sub, values=rank)
+        return _Answers(ids, sub=sub)
+
     def fill(self, cursor: Any, rids: np.ndarray, out: np.ndarray) -> None:
-        bounds = (int(rids[0]), int(rids[-1]))
+        """The answers of the responses `rids` (in id order) into `out`, a
+        row per response and a column per slot (see `AnswerChunk`)."""
+        first, last = int(rids[0]), int(rids[-1])
         as_text = self.as_text
         for question in self.questions.values():
-            params = (question.id, *bounds)
-            cursor.execute(question.sql, params)
+            found = self.answers(cursor, question, first, last)
+            if found is None:
+                continue
+            position, keep = _positions(rids, found.ids)
             if question.type in _VALUES:
-                rows = cursor.fetchall()
-                if rows:
-                    found, values = zip(*rows, strict=True)
-                    if as_text:
-                        values = tuple("" if v is None else str(v) for v in values)
-                    position, keep = _positions(rids, np.array(found, dtype=np.int64))
-                    out[position[keep], question.columns[""]] = _objects(values)[keep]
+                values = found.values
+                assert values is not None
+                if as_text:
+                    values = _objects(["" if v is None else str(v) for v in values])
+                out[position[keep], question.columns[""]] = values[keep]
                 continue
-            row = cursor.fetchone()
-            if row is None or row[0] is None:
+            if question.type in _CODES:
+                assert found.code is not None
+                out[position[keep], question.columns[""]] = question.labels()[found.code[keep]]
                 continue
-            parts = _split(row)
-            if parts is None:
-                # A comma inside a stored code: this question's answers as rows.
-                cursor.execute(self.rows_sql, params)
-                found_c, item_c, code_c, rank_c = zip(*cursor.fetchall(), strict=True)
-                ranks = ["" if r is None else str(r) for r in rank_c]
-                columns: tuple[Sequence[Any], ...] = (code_c,)
-                if question.type == QuestionType.GRID:
-                    columns = (item_c, code_c)
-                elif question.type == QuestionType.RANKING:
-                    columns = (code_c, ranks)
-                parts = [np.array(found_c, dtype=np.int64), *map(_objects, columns)]
-            self._place(question, rids, parts, out)
-
-    def _place(
-        self, question: _Question, rids: np.ndarray, parts: Sequence[np.ndarray], out: np.ndarray
-    ) -> None:
-        """Answers (response ids and strings from `_split`) into columns."""
-        position, keep = _positions(rids, parts[0])
-        if question.type in _CODES:
-            if keep.all():
-                out[position, question.columns[""]] = parts[1]
+            assert found.sub is not None
+            chosen = np.flatnonzero(keep & (found.sub >= 0))
+            rows, columns = position[chosen], question.slot_of()[found.sub[chosen]]
+            if question.type == QuestionType.GRID:
+                assert found.code is not None
+                out[rows, columns] = question.labels()[found.code[chosen]]
+            elif question.type == QuestionType.MULTIPLE:
+                # A question answered with any of its options is a 0 in the
+                # options not ticked, not a blank.
+                answered = np.unique(rows)
+                flags = np.array(sorted(question.columns.values()), dtype=np.int64)
+                out[np.ix_(answered, flags)] = "0" if as_text else 0
+                out[rows, columns] = "1" if as_text else 1
             else:
-                out[position[keep], question.columns[""]] = parts[1][keep]
-            return
-        # Grid: the column is the item's; multiple choice and ranking: the
-        # option's. A few distinct strings, looked up once each.
-        which, distinct = pd.factorize(parts[1])
-        lookup = np.array([question.columns.get(s, -1) for s in distinct], dtype=np.int64)
-        col = lookup[which]
-        found = np.flatnonzero((col >= 0) & keep)
-        position, col = position[found], col[found]
-        if question.type == QuestionType.MULTIPLE:
-            # A question answered with any of its options is a 0 in the
-            # options not ticked, not a blank.
-            answered = np.zeros(len(rids), dtype=bool)
-            answered[position] = True
-            flags = np.array(sorted(question.columns.values()), dtype=np.int64)
-            out[np.ix_(np.flatnonzero(answered), flags)] = "0" if self.as_text else 0
-            out[position, col] = "1" if self.as_text else 1
-        elif question.type == QuestionType.RANKING:
-            which, distinct = pd.factorize(parts[2])
-            ranks: list[Any] = [_rank(r) for r in distinct]
-            if self.as_text:
-                ranks = ["" if r is None else str(r) for r in ranks]
-            out[position, col] = _objects(ranks)[which[found]]
-        else:
-            out[position, col] = parts[2][found]
+                assert found.values is not None
+                which, distinct = pd.factorize(found.values[chosen], use_na_sentinel=False)
+                ranks: list[Any] = [None if np.isnan(r) else int(r) for r in distinct]
+                if as_text:
+                    ranks = ["" if r is None else str(r) for r in ranks]
+                out[rows, columns] = _objects(ranks)[which]
 
     def read(
         self,
@@ -281,28 +390,20 @@ class _AnswerReader:
         facts: bool = True,
     ) -> Iterator[AnswerChunk]:
         connection = db.session.connection()
-        marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        # Rows as the driver gives them: SQLAlchemy's processing of each row
-        # cost a tenth of an export. The time is parsed as SQLAlchemy would.
-        where = (
-            f"FROM response WHERE survey_id = {marker} "
-            f"AND status IN ({', '.join([marker] * len(statuses))}) ORDER BY id"
-        )
-        params = (survey.id, *statuses)
+        where, params = _responses_where(connection, survey, statuses)
         if not facts:
             # The ids alone, at once (8 bytes a response): the facts are most
             # of a row's size, and the times are parsed one by one.
             yield from self._answers_only(connection, f"SELECT id {where}", params, chunk_size)
             return
+        # Rows as the driver gives them: SQLAlchemy's processing of each row
+        # cost a tenth of an export. The time is parsed as SQLAlchemy would.
         responses = connection.exec_driver_sql(
             "SELECT id, reference, language, channel, submitted_at, special_consent " + where,
             params,
             execution_options={"stream_results": True, "yield_per": chunk_size},
         )
-        column = Response.__table__.c.submitted_at
-        parse = column.type.dialect_impl(connection.dialect).result_processor(
-            connection.dialect, None
-        )
+        parse = _time_parser(connection)
         # The answers through the driver's own cursor: SQLAlchemy's result
         # rows cost more than the statements.
         cursor = connection.connection.cursor()
@@ -337,6 +438,37 @@ class _AnswerReader:
             cursor.close()
 
 
+def _columns(cursor: Any, width: int) -> list[list[Any]]:
+    """The rows of the statement `cursor` ran, as `width` columns. A few
+    thousand rows at a time: a hundred thousand row tuples alive at once
+    made the garbage collector walk every object in the process, five times
+    a read, most of the Python time of reading numbers and the facts."""
+    columns: list[list[Any]] = [[] for _ in range(width)]
+    while rows := cursor.fetchmany(CHUNK_SIZE):
+        for column, values in zip(columns, zip(*rows, strict=True), strict=True):
+            column.extend(values)
+    return columns
+
+
+def _responses_where(
+    connection: Any, survey: Survey, statuses: Sequence[str]
+) -> tuple[str, tuple[Any, ...]]:
+    """The survey's responses with these statuses, in id order: the end of
+    a statement for the driver, and its parameters."""
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    where = (
+        f"FROM response WHERE survey_id = {marker} "
+        f"AND status IN ({', '.join([marker] * len(statuses))}) ORDER BY id"
+    )
+    return where, (survey.id, *statuses)
+
+
+def _time_parser(connection: Any) -> Any:
+    """How SQLAlchemy reads a stored response time on this database."""
+    column = Response.__table__.c.submitted_at
+    return column.type.dialect_impl(connection.dialect).result_processor(connection.dialect, None)
+
+
 def _time(value: Any, parse: Any, as_text: bool) -> Any:
     """A stored time as SQLAlchemy would read it (`parse`), or as text."""
     if as_text and isinstance(value, str) and _STORED_TIME.fullmatch(value):
@@ -346,24 +478,6 @@ def _time(value: Any, parse: Any, as_text: bool) -> Any:
     if not as_text:
         return value
     return timestamp_text(value) or ""
-
-
-def _split(row: Sequence[str]) -> list[np.ndarray] | None:
-    """The strings of one question's answers, split: the response ids as
-    integers, the rest as object arrays. None if the counts disagree (a
-    comma inside a stored code)."""
-    ids = np.fromstring(row[0], dtype=np.int64, sep=",")
-    parts = [ids]
-    for text in row[1:]:
-        values = text.split(",")
-        if len(values) != len(ids):
-            return None
-        parts.append(_objects(values))
-    return parts
-
-
-def _rank(text: str) -> int | None:
-    return int(text) if text else None
 
 
 def _objects(values: Sequence[Any]) -> np.ndarray:
@@ -405,6 +519,11 @@ def read_answers(
 # Frames
 # --------------------------------------------------------------------------- #
 
+#: Responses whose answers a frame reads per statement: the strings of one
+#: question's answers stay a few megabytes, and the statements few.
+FRAME_CHUNK_SIZE = 25_000
+_FLOATS = NUMERIC_TYPES | {QuestionType.MULTIPLE, QuestionType.RANKING}
+
 
 def response_frame(
     survey: Survey,
@@ -419,44 +538,102 @@ def response_frame(
         for column in question_columns(question)
     ]
     slots = [Slot(q.id, q.type, c.item_or_option or "") for q, c in columns]
-    ids: list[np.ndarray] = []
-    meta: list[list[Any]] = [[], [], [], []]
-    parts: list[np.ndarray] = []
-    for chunk in read_answers(survey, slots, statuses=statuses, missing=np.nan):
-        ids.append(chunk.ids)
-        for facts, source in zip(
-            meta,
-            (chunk.references, chunk.languages, chunk.channels, chunk.submitted),
-            strict=True,
-        ):
-            facts.extend(source)
-        parts.append(chunk.values)
-    index = pd.Index(
-        np.concatenate(ids) if ids else np.array([], dtype=np.int64),
-        name="response_id",
-        dtype="int64",
-    )
-    frame = pd.DataFrame(
-        {
-            "resp_reference": pd.Series(meta[0], index=index, dtype="object"),
-            "resp_language": pd.Series(meta[1], index=index, dtype="object"),
-            "resp_channel": pd.Series(meta[2], index=index, dtype="object"),
-            "resp_submitted_at": pd.Series(meta[3], index=index),
-        },
-        index=index,
-    )
-    values = np.concatenate(parts) if parts else np.empty((0, len(slots)), dtype=object)
-    answers: dict[str, pd.Series] = {}
-    for j, (question, column) in enumerate(columns):
-        if question.type in NUMERIC_TYPES | {QuestionType.MULTIPLE, QuestionType.RANKING}:
-            answers[column.name] = pd.Series(
-                np.array(values[:, j], dtype=np.float64), index=index, dtype="float64"
-            )
+    connection = db.session.connection()
+    reader = _AnswerReader(slots, connection.dialect.name, False, np.nan)
+    where, params = _responses_where(connection, survey, statuses)
+    # Every column is one array, filled a question at a time: codes as
+    # numbers into the question's codes (-1: no answer), the rest as floats
+    # (NaN: no answer) or objects.
+    kinds = [
+        "float" if q.type in _FLOATS else ("object" if q.type in _VALUES else "code")
+        for q, _ in columns
+    ]
+    place = np.zeros(len(columns), dtype=np.int64)
+    width = dict.fromkeys(("float", "code", "object"), 0)
+    for j, kind in enumerate(kinds):
+        place[j] = width[kind]
+        width[kind] += 1
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(f"SELECT id, reference, language, channel, submitted_at {where}", params)
+        facts = _columns(cursor, 5)
+        ids = np.array(facts[0], dtype=np.int64)
+        floats = np.full((width["float"], len(ids)), np.nan)
+        codes = np.full((width["code"], len(ids)), -1, dtype=np.int64)
+        objects = np.full((width["object"], len(ids)), np.nan, dtype=object)
+        row_of = _row_finder(ids)
+        for start in range(0, len(ids), FRAME_CHUNK_SIZE):
+            rids = ids[start : start + FRAME_CHUNK_SIZE]
+            for question in reader.questions.values():
+                found = reader.answers(cursor, question, int(rids[0]), int(rids[-1]))
+                if found is None:
+                    continue
+                position, keep = row_of(found.ids)
+                if found.sub is None:
+                    j = question.columns[""]
+                    if kinds[j] == "code":
+                        assert found.code is not None
+                        codes[place[j], position[keep]] = found.code[keep]
+                    else:
+                        assert found.values is not None
+                        values = found.values[keep]
+                        target = floats if kinds[j] == "float" else objects
+                        target[place[j], position[keep]] = values
+                    continue
+                chosen = np.flatnonzero(keep & (found.sub >= 0))
+                rows = position[chosen]
+                at = place[question.slot_of()[found.sub[chosen]]]
+                if question.type == QuestionType.GRID:
+                    assert found.code is not None
+                    codes[at, rows] = found.code[chosen]
+                elif question.type == QuestionType.MULTIPLE:
+                    # Answered with any option: 0 in the options not ticked.
+                    answered = np.zeros(len(ids), dtype=bool)
+                    answered[rows] = True
+                    for k in place[list(question.columns.values())]:
+                        floats[k, answered] = 0.0
+                    floats[at, rows] = 1.0
+                else:
+                    assert found.values is not None
+                    floats[at, rows] = found.values[chosen]
+    finally:
+        cursor.close()
+    parse = _time_parser(connection)
+    index = pd.Index(ids, name="response_id", dtype="int64")
+    data: dict[str, pd.Series] = {
+        name: pd.Series(facts[k], index=index, dtype="object")
+        for k, name in enumerate(META_COLUMNS[:3], start=1)
+    }
+    data["resp_submitted_at"] = pd.Series([_time(t, parse, False) for t in facts[4]], index=index)
+    for j, (asked, column) in enumerate(columns):
+        if kinds[j] == "float":
+            data[column.name] = pd.Series(floats[place[j]], index=index, dtype="float64")
+        elif kinds[j] == "code":
+            # -1 (no answer) picks the last label: NaN.
+            labels = _objects([*reader.questions[asked.id].codes, np.nan])
+            data[column.name] = pd.Series(labels[codes[place[j]]], index=index, dtype="object")
         else:
-            answers[column.name] = pd.Series(values[:, j], index=index, dtype="object")
-    if answers:
-        frame = pd.concat([frame, pd.DataFrame(answers, index=index)], axis=1)
-    return frame
+            data[column.name] = pd.Series(objects[place[j]], index=index, dtype="object")
+    return pd.DataFrame(data, index=index)
+
+
+def _row_finder(ids: np.ndarray) -> Any:
+    """`_positions` against the whole frame's ids (sorted), by a table of
+    rows indexed by id where the ids are dense enough (a binary search per
+    answer was a tenth of the read), else by binary search."""
+    if not len(ids) or int(ids[-1]) - int(ids[0]) > 4 * len(ids):
+        return lambda found: _positions(ids, found)
+    first = int(ids[0])
+    table = np.full(int(ids[-1]) - first + 1, -1, dtype=np.int64)
+    table[ids - first] = np.arange(len(ids))
+
+    def find(found: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # Answer ids lie within first..last: the statements read that range.
+        position = table[found - first]
+        keep = position >= 0
+        return np.where(keep, position, 0), keep
+
+    return find
 
 
 def demographic_frame(survey: Survey, frame: pd.DataFrame | None = None) -> pd.DataFrame:
