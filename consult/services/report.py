@@ -37,7 +37,14 @@ from .question_results import (
     load_themes,
     question_results,
 )
-from .results import SurveyResults, breakdown, compute_results, decision_status, variable_name
+from .results import (
+    SurveyResults,
+    breakdown,
+    compute_results,
+    decision_status,
+    problem_text,
+    variable_name,
+)
 
 CHANNEL_NAMES = {
     "online": "Online",
@@ -697,7 +704,7 @@ def build_report(survey: Survey) -> Report:
         acknowledgement=acknowledgement,
         acknowledgement_current=status.acknowledgement_current,
         flags_count=len(results.flagged_groups),
-        problems=[p.message for p in results.problems],
+        problems=[problem_text(p) for p in results.problems],
         questions=every_question(every, min_cell, weighted=applied.weighted),
         question_weighting=applied.description,
     )

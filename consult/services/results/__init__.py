@@ -42,7 +42,7 @@ from .decisions import (
     mark_priorities_final,
     needs_override,
 )
-from .labels import CHANNEL, VARIABLE_NAMES, group_label, variable_name
+from .labels import CHANNEL, VARIABLE_NAMES, group_label, problem_text, variable_name
 from .machine import results_json
 from .measures import (
     AGREE,
@@ -123,6 +123,7 @@ __all__ = [
     "results_state",
     "survey_variables",
     "use_default_scheme",
+    "problem_text",
     "variable_name",
     "weightable_variables",
 ]
