@@ -1199,7 +1199,7 @@ def replicate_weights(
     and each replicate resamples whole groups. Group totals are independent
     and identically distributed, so the variance of any weighted total or
     ratio is estimated without bias, with ``groups - 1`` degrees of freedom;
-    the work per replicate is then a draw of ``groups`` numbers and one pass
+    the work per replicate is then a draw of ``groups`` numbers and two passes
     over the respondents instead of a draw per respondent. ``groups=0``
     always resamples respondents.
 
