@@ -495,8 +495,9 @@ class _Layout:
     In the table a margin's totals are sums over the other axes and its
     raking step is a broadcast product: no index arrays, a few passes over
     memory where the cell rows need a bincount and a gather. Cells with the
-    same codes on every margin share a position; their factors are equal in
-    any case, since every step and every clip treats them alike.
+    same codes on every margin share a position: every step and every clip
+    treats them alike, so their factors are equal anyway (but for a cell a
+    resample left empty, whose factor multiplies nobody).
     """
 
     def __init__(self, cells: _Cells, margins: Sequence[_Margin]) -> None:
