@@ -405,29 +405,206 @@ class _Fit:
     sample_shares: list[FloatArray]  # per margin, (R, radix)
 
 
-def _group_sum(values: FloatArray, flat_index: IntArray, radix: int, reps: int) -> FloatArray:
-    out = np.bincount(flat_index.ravel(), weights=values.ravel(), minlength=radix * reps)
-    return np.asarray(out, dtype=np.float64).reshape(reps, radix)
+def _column_sums(values: FloatArray) -> FloatArray:
+    # Far quicker than values.sum(axis=0) on a tall C-ordered matrix.
+    return np.asarray(np.einsum("pr->r", values), dtype=np.float64)
+
+
+# While clipping, the mean is iterated on from the unclipped mean; it seldom
+# moves by more than a fraction of a per cent, so only the cells that could
+# be clipped for a mean within this factor of the start take part.
+_CLIP_BAND = 1.1
 
 
 def _clip_to_mean(
-    f: FloatArray, counts: FloatArray, total: FloatArray, bounds: tuple[float, float]
-) -> FloatArray:
-    """Clip weights to [lo, hi] times the mean *of the clipped weights*.
+    f: FloatArray,
+    counts: FloatArray,
+    total: FloatArray,
+    bounds: tuple[float, float],
+    weighted: FloatArray,
+) -> bool:
+    """Clip factors in place to [lo, hi] times the mean *of the clipped weights*.
 
     Clipping against the current mean moves the mean, so a single clip leaves
     weights outside the bounds; the mean of the clipped weights is a monotone
-    function of the mean clipped against, so iterating on it converges.
+    function of the mean clipped against, so iterating on it converges. The
+    iteration runs on the few cells that could be clipped while the mean stays
+    within :data:`_CLIP_BAND` of where it started (the others add a constant),
+    and on every cell should it leave that band. ``weighted`` holds
+    ``counts * f`` on entry and on return. Returns whether the factor of a
+    cell with weight was changed.
     """
-    mean = (counts * f).sum(axis=0) / total
-    clipped = f
+    lo, hi = bounds
+    start = _column_sums(weighted) / total
+    near = f < (lo * _CLIP_BAND) * start[None, :]
+    near |= f > (hi / _CLIP_BAND) * start[None, :]
+    rows = np.flatnonzero(near.any(axis=1))
+    if rows.shape[0] == 0:
+        return False
+    sub_f = f[rows]
+    sub_counts = counts[rows]
+    rest = start * total - np.einsum("pr,pr->r", sub_counts, sub_f)
+    band = (start / _CLIP_BAND, start * _CLIP_BAND)
+    mean = start
     for _ in range(200):
-        clipped = np.clip(f, (bounds[0] * mean)[None, :], (bounds[1] * mean)[None, :])
-        new_mean = (counts * clipped).sum(axis=0) / total
+        clipped = np.clip(sub_f, (lo * mean)[None, :], (hi * mean)[None, :])
+        new_mean = (rest + np.einsum("pr,pr->r", sub_counts, clipped)) / total
+        if bool(((new_mean < band[0]) | (new_mean > band[1])).any()):
+            return _clip_everywhere(f, counts, total, bounds, weighted)
         if np.allclose(new_mean, mean, rtol=1e-13, atol=0.0):
             break
         mean = new_mean
-    return np.asarray(clipped, dtype=np.float64)
+    changed = bool(((clipped != sub_f) & (sub_counts > 0)).any())
+    f[rows] = clipped
+    weighted[rows] = sub_counts * clipped
+    return changed
+
+
+def _clip_everywhere(
+    f: FloatArray,
+    counts: FloatArray,
+    total: FloatArray,
+    bounds: tuple[float, float],
+    weighted: FloatArray,
+) -> bool:
+    """:func:`_clip_to_mean` on every cell, for when the mean moves far."""
+    mean = _column_sums(weighted) / total
+    clipped = f
+    for _ in range(200):
+        clipped = np.clip(f, (bounds[0] * mean)[None, :], (bounds[1] * mean)[None, :])
+        new_mean = np.einsum("pr,pr->r", counts, clipped) / total
+        if np.allclose(new_mean, mean, rtol=1e-13, atol=0.0):
+            break
+        mean = new_mean
+    changed = bool(((clipped != f) & (counts > 0)).any())
+    f[...] = clipped
+    np.multiply(counts, f, out=weighted)
+    return changed
+
+
+# A dense table of category combinations may have this many more positions
+# than there are cells before raking goes back to one row per cell.
+_TABLE_SLACK = 2
+
+
+class _Layout:
+    """Where a fit keeps its numbers: one row per cell, or, when the cells
+    fill most of it, one row per position of the dense table whose axes are
+    the margins' codes.
+
+    In the table a margin's totals are sums over the other axes and its
+    raking step is a broadcast product: no index arrays, a few passes over
+    memory where the cell rows need a bincount and a gather. Cells with the
+    same codes on every margin share a position: every step and every clip
+    treats them alike, so their factors are equal anyway (but for a cell a
+    resample left empty, whose factor multiplies nobody).
+    """
+
+    def __init__(self, cells: _Cells, margins: Sequence[_Margin]) -> None:
+        self.codes = [cells.cell_codes[m.index] for m in margins]
+        self.radices = [m.enc.radix for m in margins]
+        n_cells = cells.counts.shape[0]
+        span = 1
+        for r in self.radices:
+            span *= r
+        self.dense = span <= _TABLE_SLACK * n_cells
+        self.shape = tuple(self.radices)
+        self.size = span if self.dense else n_cells
+        self.position = np.zeros(n_cells, dtype=np.intp)
+        if self.dense:
+            for codes, r in zip(self.codes, self.radices, strict=True):
+                self.position *= r
+                self.position += codes
+        self._flat: dict[tuple[int, int], IntArray] = {}
+
+    def gather(self, counts: FloatArray) -> FloatArray:
+        """(cells, R) -> (positions, R)."""
+        if not self.dense:
+            return np.ascontiguousarray(counts, dtype=np.float64)
+        reps = counts.shape[1]
+        flat = (self.position[:, None] * reps + np.arange(reps)[None, :]).ravel()
+        summed = np.bincount(flat, weights=counts.ravel(), minlength=self.size * reps)
+        return np.asarray(summed, dtype=np.float64).reshape(self.size, reps)
+
+    def spread(self, values: FloatArray) -> FloatArray:
+        """(positions, R) -> (cells, R)."""
+        return values.take(self.position, axis=0) if self.dense else values
+
+    def margin_sum(self, values: FloatArray, i: int) -> FloatArray:
+        """Totals of margin ``i``'s categories, (R, radix)."""
+        reps = values.shape[1]
+        r = self.radices[i]
+        if self.dense:
+            others = tuple(j for j in range(len(self.shape)) if j != i)
+            table = values.reshape(self.shape + (reps,))
+            return np.ascontiguousarray(table.sum(axis=others).T)
+        flat = self._flat.get((i, reps))
+        if flat is None:
+            offsets = np.arange(reps, dtype=np.int64)[None, :]
+            flat = (self.codes[i][:, None] + r * offsets).ravel()
+            self._flat = {k: v for k, v in self._flat.items() if k[1] == reps}
+            self._flat[(i, reps)] = flat
+        summed = np.bincount(flat, weights=values.ravel(), minlength=r * reps)
+        return np.asarray(summed, dtype=np.float64).reshape(reps, r)
+
+    def scale(
+        self, i: int, ratio: FloatArray, arrays: Sequence[FloatArray], step: FloatArray
+    ) -> None:
+        """Multiply each array in place by margin ``i``'s ``ratio`` (R, radix)."""
+        reps = ratio.shape[0]
+        by_code = np.ascontiguousarray(ratio.T)
+        if self.dense:
+            shape = [1] * len(self.shape) + [reps]
+            shape[i] = self.radices[i]
+            factor = by_code.reshape(shape)
+            for a in arrays:
+                table = a.reshape(self.shape + (reps,))
+                table *= factor
+            return
+        np.take(by_code, self.codes[i], axis=0, out=step, mode="clip")
+        for a in arrays:
+            a *= step
+
+
+@dataclass
+class _Columns:
+    """The columns of a fit still iterating, with their scratch space.
+
+    Each column (one replicate) stops on its own criterion, where a fit of that
+    column alone would stop, and then leaves: the rest of the batch iterates
+    on fewer columns, and a replicate raked in a batch gets the same weights
+    as when raked alone.
+    """
+
+    index: IntArray  # positions among the fit's columns
+    counts: FloatArray  # (positions, a)
+    f: FloatArray  # (positions, a)
+    total: FloatArray  # (a,), zero totals replaced by 1
+    empty: IntArray  # flat positions without weight
+    weighted: FloatArray  # counts * f, kept up to date
+    step: FloatArray  # scratch for the cell layout
+
+    @classmethod
+    def select(
+        cls, index: IntArray, counts: FloatArray, f: FloatArray, total: FloatArray
+    ) -> _Columns:
+        return cls(
+            index=index,
+            counts=counts,
+            f=f,
+            total=total,
+            empty=np.flatnonzero(counts <= 0),
+            weighted=counts * f,
+            step=np.empty_like(f),
+        )
+
+    def keep(self, keep: BoolArray) -> _Columns:
+        return _Columns.select(
+            self.index[keep],
+            np.ascontiguousarray(self.counts[:, keep]),
+            np.ascontiguousarray(self.f[:, keep]),
+            self.total[keep],
+        )
 
 
 def _ipf(
@@ -439,22 +616,18 @@ def _ipf(
     max_iter: int,
     bounds: tuple[float, float] | None,
 ) -> _Fit:
-    n_cells, reps = counts.shape
+    reps = counts.shape[1]
     total = counts.sum(axis=0)  # (R,)
     safe_total = np.where(total > 0, total, 1.0)
-    rep_offsets = np.arange(reps, dtype=np.int64)[None, :]
+    layout = _Layout(cells, margins)
+    positions = layout.gather(counts)
 
-    flat: list[IntArray] = []
     attainable: list[FloatArray] = []  # target totals actually aimed at, (R, radix)
     stated: list[FloatArray] = []  # target shares to report, (R, radix)
     sample: list[FloatArray] = []
-    for m in margins:
-        codes = cells.cell_codes[m.index]
-        r = m.enc.radix
+    for i, m in enumerate(margins):
         k = len(m.enc.categories)
-        fi = codes[:, None] + r * rep_offsets
-        flat.append(fi)
-        s = _group_sum(counts, fi, r, reps)  # respondents per category, (R, radix)
+        s = layout.margin_sum(positions, i)  # (R, radix)
         keep = s[:, k:]
         remainder = total - keep.sum(axis=1)
         present = s[:, :k] > 0
@@ -468,83 +641,98 @@ def _ipf(
         stated.append(np.concatenate([st, keep / safe_total[:, None]], axis=1))
         sample.append(s / safe_total[:, None])
 
-    f = np.ones((n_cells, reps), dtype=np.float64)
-    occupied = counts > 0
-    # A cell that a bootstrap resample left empty carries no weight, but it
-    # still takes the ratios of its categories: when the margins cannot be met
-    # its factor can grow without bound, and 0 x inf = NaN would then spread to
-    # every weight in its categories. Such cells keep their factor instead.
-    empty_cells = None if bool(occupied.all()) else ~occupied
+    n_margins = len(margins)
+    factors = np.ones((layout.size, reps), dtype=np.float64)
+    internal = np.full(reps, np.inf)
+    reported = np.full(reps, np.inf)
+    shares = [np.zeros((reps, r), dtype=np.float64) for r in layout.radices]
     trimmed = False
 
-    def margin_errors(weights: FloatArray) -> tuple[FloatArray, FloatArray, list[FloatArray]]:
-        internal = np.zeros(reps)
-        reported = np.zeros(reps)
-        shares: list[FloatArray] = []
-        w_total = weights.sum(axis=0)
+    def errors(work: _Columns) -> tuple[FloatArray, FloatArray, list[FloatArray]]:
+        """Largest gaps to the attainable and to the stated targets, per column."""
+        cols = work.index
+        inner = np.zeros(cols.shape[0])
+        outer = np.zeros(cols.shape[0])
+        got_shares: list[FloatArray] = []
+        w_total = _column_sums(work.weighted)
         w_safe = np.where(w_total > 0, w_total, 1.0)
-        for i, m in enumerate(margins):
-            got = _group_sum(weights, flat[i], m.enc.radix, reps) / w_safe[:, None]
-            shares.append(got)
-            aim = attainable[i] / safe_total[:, None]
-            internal = np.maximum(internal, np.abs(got - aim).max(axis=1))
-            reported = np.maximum(reported, np.abs(got - stated[i]).max(axis=1))
-        return internal, reported, shares
+        for i in range(n_margins):
+            got = layout.margin_sum(work.weighted, i) / w_safe[:, None]
+            got_shares.append(got)
+            aim = attainable[i][cols] / safe_total[cols, None]
+            inner = np.maximum(inner, np.abs(got - aim).max(axis=1))
+            outer = np.maximum(outer, np.abs(got - stated[i][cols]).max(axis=1))
+        return inner, outer, got_shares
 
-    def bounds_hold(factors: FloatArray) -> BoolArray:
+    def bounds_hold(f: FloatArray, weights: FloatArray, cols_total: FloatArray) -> BoolArray:
         if bounds is None:
-            return np.ones(reps, dtype=bool)
-        mean = (counts * factors).sum(axis=0) / safe_total
-        rel = factors / np.where(mean > 0, mean, 1.0)[None, :]
+            return np.ones(f.shape[1], dtype=bool)
+        mean = np.einsum("pr,pr->r", weights, f) / cols_total
+        rel = f / np.where(mean > 0, mean, 1.0)[None, :]
+        occupied = weights > 0
         lo_ok = np.where(occupied, rel >= bounds[0] - _BOUND_SLACK, True).all(axis=0)
         hi_ok = np.where(occupied, rel <= bounds[1] + _BOUND_SLACK, True).all(axis=0)
         return np.asarray(lo_ok & hi_ok, dtype=bool)
 
+    work = _Columns.select(
+        np.arange(reps, dtype=np.int64),
+        positions,
+        np.ones((layout.size, reps), dtype=np.float64),
+        safe_total,
+    )
     iterations = 0
-    internal = np.full(reps, np.inf)
-    reported = np.full(reps, np.inf)
-    shares: list[FloatArray] = []
-    # Everything a sweep needs per margin, looked up once: a sweep is a few
-    # dozen operations on arrays of a few thousand cells, so Python-level
-    # overhead is a large share of its cost.
-    steps = [
-        (flat[i].ravel(), m.enc.radix * reps, attainable[i], cells.cell_codes[m.index])
-        for i, m in enumerate(margins)
-    ]
     for iterations in range(1, max_iter + 1):  # noqa: B007 - the count is reported
+        a = work.index.shape[0]
+        f, weighted = work.f, work.weighted
         gaps: list[FloatArray] = []
-        for flat_index, size, aim, codes in steps:
-            got = np.bincount(flat_index, weights=(counts * f).ravel(), minlength=size)
-            got = got.reshape(reps, -1)
+        # A sweep is a few dozen operations on arrays of positions x columns:
+        # the weighted counts are kept up to date with the factors rather than
+        # recomputed, and scratch space lives as long as the set of columns.
+        for i in range(n_margins):
+            got = layout.margin_sum(weighted, i)
+            aim = attainable[i][work.index]
             gaps.append(np.abs(got - aim).max(axis=1))
             ratio = np.divide(aim, got, out=np.ones_like(got), where=got > 0)
-            step = ratio.T.take(codes, axis=0)
-            if empty_cells is not None:
-                step[empty_cells] = 1.0
-            f *= step
-        pre_gap = np.max(gaps, axis=0) / safe_total
-        if bounds is not None:
-            clipped = _clip_to_mean(f, counts, safe_total, bounds)
-            if not trimmed and bool((occupied & (clipped != f)).any()):
-                trimmed = True
-            f = clipped
+            layout.scale(i, ratio, (f, weighted), work.step)
+        # A cell that a bootstrap resample left empty carries no weight, but
+        # it still takes the ratios of its categories: when the margins cannot
+        # be met its factor could grow without bound, and 0 x inf = NaN would
+        # then spread to every weight in its categories. Its factor does not
+        # matter (it multiplies nobody), so it is reset.
+        if work.empty.shape[0]:
+            np.put(f, work.empty, 1.0)
+        pre_gap = np.max(gaps, axis=0) / work.total
+        if bounds is not None and _clip_to_mean(f, work.counts, work.total, bounds, weighted):
+            trimmed = True
         # The gaps seen while sweeping are only a cheap trigger; the decision to
         # stop is taken on the exact margins of the current weights.
-        if pre_gap.max() <= tol or iterations == max_iter:
-            internal, reported, shares = margin_errors(counts * f)
-            if internal.max() <= tol and bool(np.all(bounds_hold(f))):
-                break
-    if not shares:
-        internal, reported, shares = margin_errors(counts * f)
+        last = iterations == max_iter
+        check = np.ones(a, dtype=bool) if last else pre_gap <= tol
+        if not check.any():
+            continue
+        inner, outer, got_shares = errors(work)
+        done = check if last else check & (inner <= tol) & bounds_hold(f, work.counts, work.total)
+        if not done.any():
+            continue
+        cols = work.index[done]
+        factors[:, cols] = f[:, done]
+        internal[cols] = inner[done]
+        reported[cols] = outer[done]
+        for i, got in enumerate(got_shares):
+            shares[i][cols] = got[done]
+        if done.all():
+            break
+        work = work.keep(~done)
 
-    w_total = (counts * f).sum(axis=0)
-    f = f * (total / np.where(w_total > 0, w_total, 1.0))[None, :]
+    cell_factors = layout.spread(factors)
+    w_total = (counts * cell_factors).sum(axis=0)
+    cell_factors = cell_factors * (total / np.where(w_total > 0, w_total, 1.0))[None, :]
     return _Fit(
-        factors=f,
+        factors=cell_factors,
         iterations=iterations,
         internal_error=internal,
         reported_error=reported,
-        bounds_ok=bounds_hold(f),
+        bounds_ok=bounds_hold(cell_factors, counts, safe_total),
         trimmed=trimmed,
         weighted_shares=shares,
         target_shares=stated,
@@ -906,12 +1094,17 @@ def poststratify(
     )
 
 
-def _grouped_chunk(
+# Respondents per block when the rows are multiplied by their cell factors:
+# the block's cell numbers (8 bytes each) stay in the processor's cache
+# across replicates.
+_ROW_BLOCK = 1 << 15
+
+
+def _replicate_chunk(
     out: FloatArray,
     converged: BoolArray,
     drawn: FloatArray,
-    member: IntArray,
-    group_cells: FloatArray | None,
+    member: npt.NDArray[np.intp] | None,
     base: FloatArray | None,
     cells: _Cells | None,
     margins: Sequence[_Margin],
@@ -920,40 +1113,53 @@ def _grouped_chunk(
     max_iter: int,
     bounds: tuple[float, float] | None,
 ) -> None:
-    """Replicates of the random-groups bootstrap: `drawn` (replicates x
-    groups) says how often each group was drawn. Raking needs only the cell
-    totals, a product with the groups' cell totals; each respondent's weight
-    is then one pass per replicate over rows that fit in the processor's
-    cache (single precision for the gathered factors: replicate weights feed
-    standard errors, where seven significant digits are ample)."""
-    reps = drawn.shape[0]
-    factors: npt.NDArray[np.float32] | None = None
-    if cells is not None and group_cells is not None:
-        cell_counts = np.ascontiguousarray((drawn @ group_cells).T)
-        fit = _ipf(
-            cell_counts,
-            cells,
-            margins,
-            tol=tol,
-            max_iter=max_iter,
-            bounds=bounds,
-        )
-        converged[:] = (fit.reported_error <= tol) & np.asarray(fit.bounds_ok)
+    """Fill ``out`` (replicates x respondents) with re-raked replicate weights.
+
+    ``drawn`` (replicates x units) says how often each unit was drawn: a
+    respondent, or with ``member`` (each respondent's group) a random group.
+    Each row first holds the times each respondent was drawn (x base weight),
+    and its cell totals are taken while it is still in the processor's cache;
+    the replicates of the chunk are then raked together, and each row is
+    multiplied by its cell factors. Two passes over each row, in double
+    precision, with gathers from tables that fit in the cache
+    (``mode="clip"`` lets numpy gather straight into the row instead of
+    through a buffer). No matrix product: a multithreaded BLAS call would spin
+    its threads for longer than the product takes on a busy machine.
+    """
+    reps, size = out.shape
+    n_cells = 0 if cells is None else cells.counts.shape[0]
+    cell_counts = np.empty((reps, n_cells), dtype=np.float64)
+    for r in range(reps):
+        row = out[r]
+        if member is None:
+            row[:] = drawn[r]
+        else:
+            np.take(drawn[r], member, out=row, mode="clip")
+        if base is not None:
+            row *= base
+        if cells is not None:
+            cell_counts[r] = np.bincount(cells.row_cell, weights=row, minlength=n_cells)
+    if cells is None:
+        return
+    counts = np.ascontiguousarray(cell_counts.T)
+    fit = _ipf(counts, cells, margins, tol=tol, max_iter=max_iter, bounds=bounds)
+    converged[:] = (fit.reported_error <= tol) & np.asarray(fit.bounds_ok)
+    cell_factors = fit.factors
+    if member is not None:
         # Groups differ in size by one respondent at most, so a resample's
         # total differs a little from the sample's: scale each replicate to
         # mean 1, as when respondents are resampled.
-        totals = cell_counts.sum(axis=0)
-        scale = out.shape[1] / np.where(totals > 0, totals, 1.0)
-        factors = np.ascontiguousarray(fit.factors.T * scale[:, None], dtype=np.float32)
-    counts = drawn.astype(np.float32)
-    for r in range(reps):
-        row = out[r]
-        if factors is not None and cells is not None:
-            np.multiply(counts[r].take(member), factors[r].take(cells.row_cell), out=row)
-        else:
-            row[:] = counts[r].take(member)
-        if base is not None:
-            row *= base
+        totals = cell_counts.sum(axis=1)
+        cell_factors = cell_factors * (size / np.where(totals > 0, totals, 1.0))[None, :]
+    factors = np.ascontiguousarray(cell_factors.T)
+    scratch = np.empty(min(size, _ROW_BLOCK), dtype=np.float64)
+    for lo in range(0, size, _ROW_BLOCK):
+        hi = min(lo + _ROW_BLOCK, size)
+        row_cell = cells.row_cell[lo:hi]
+        step = scratch[: hi - lo]
+        for r in range(reps):
+            np.take(factors[r], row_cell, out=step, mode="clip")
+            out[r, lo:hi] *= step
 
 
 #: Above this many respondents, replicates resample random groups of
@@ -994,7 +1200,7 @@ def replicate_weights(
     and each replicate resamples whole groups. Group totals are independent
     and identically distributed, so the variance of any weighted total or
     ratio is estimated without bias, with ``groups - 1`` degrees of freedom;
-    the work per replicate is then a draw of ``groups`` numbers and one pass
+    the work per replicate is then a draw of ``groups`` numbers and two passes
     over the respondents instead of a draw per respondent. ``groups=0``
     always resamples respondents.
 
@@ -1029,20 +1235,9 @@ def replicate_weights(
     converged = np.ones(n, dtype=bool)
     if not margins:
         cells = None
-    n_cells = cells.counts.shape[0] if cells is not None else 0
-    member: IntArray | None = None  # each respondent's group
-    group_cells: FloatArray | None = None  # (groups, cells): base weight per group x cell
+    member: npt.NDArray[np.intp] | None = None  # each respondent's group
     if grouped:
         member = np.asarray(rng.permutation(size) % groups, dtype=np.intp)
-        if cells is not None:
-            group_cells = np.asarray(
-                np.bincount(
-                    member * n_cells + cells.row_cell,
-                    weights=base,
-                    minlength=groups * n_cells,
-                ),
-                dtype=np.float64,
-            ).reshape(groups, n_cells)
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         reps = stop - start
@@ -1051,38 +1246,18 @@ def replicate_weights(
         draws = rng.integers(0, units, size=(reps, units)) if units else np.zeros((reps, 0), int)
         offsets = (np.arange(reps, dtype=np.int64) * units)[:, None]
         drawn = np.bincount((draws + offsets).ravel(), minlength=reps * units)
-        drawn_f = drawn.reshape(reps, units).astype(np.float64)
-        if member is not None:
-            _grouped_chunk(
-                out[start:stop],
-                converged[start:stop],
-                drawn_f,
-                member,
-                group_cells,
-                base,
-                cells,
-                margins,
-                tol=tol,
-                max_iter=max_iter,
-                bounds=bounds,
-            )
-            continue
-        times = drawn_f if base is None else drawn_f * base[None, :]
-        if cells is None:
-            out[start:stop] = times
-            continue
-        cell_counts = (
-            np.bincount(
-                (cells.row_cell[None, :] + (np.arange(reps) * n_cells)[:, None]).ravel(),
-                weights=times.ravel(),
-                minlength=reps * n_cells,
-            )
-            .reshape(reps, n_cells)
-            .T.astype(np.float64)
+        _replicate_chunk(
+            out[start:stop],
+            converged[start:stop],
+            drawn.reshape(reps, units).astype(np.float64),
+            member,
+            base,
+            cells,
+            margins,
+            tol=tol,
+            max_iter=max_iter,
+            bounds=bounds,
         )
-        fit = _ipf(cell_counts, cells, margins, tol=tol, max_iter=max_iter, bounds=bounds)
-        converged[start:stop] = (fit.reported_error <= tol) & np.asarray(fit.bounds_ok)
-        out[start:stop] = times * fit.factors.T[:, cells.row_cell]
     if not converged.all():
         problems.append(
             Problem(
