@@ -60,6 +60,28 @@ def test_the_commit_check_bites():
     assert _commits(ast.parse(source)) == [3]
 
 
+def _audit_writes(tree: ast.AST) -> list[int]:
+    """Lines that import the audit log's writer."""
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        and (node.module or "").endswith("audit")
+        and any(alias.name == "record" for alias in node.names)
+    ]
+
+
+def test_builder_views_never_write_the_audit_log():
+    """The service that makes a change records it, so a change made from a
+    view, a command or an import is audited the same way."""
+    found = []
+    for path in sorted((PACKAGE / "build").rglob("*.py")):
+        for line in _audit_writes(ast.parse(path.read_text(encoding="utf-8"))):
+            found.append(f"{path.relative_to(PACKAGE)}:{line}")
+    assert found == []
+    assert _audit_writes(ast.parse("from ..services.audit import record\n")) == [1]
+
+
 def test_no_module_is_large_without_a_reason():
     too_large = []
     for path in _python_modules():

@@ -16,14 +16,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from govuk_frontend_wtf.wtforms_widgets import (
-    GovCheckboxesInput,
-    GovCheckboxInput,
-    GovRadioInput,
-    GovSelect,
-    GovTextArea,
-    GovTextInput,
-)
+from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovTextArea, GovTextInput
 from wtforms import (
     BooleanField,
     Field,
@@ -35,7 +28,7 @@ from wtforms import (
 )
 from wtforms.validators import ValidationError
 
-from ...forms import BaseForm, choices
+from ...forms import BaseForm, Checkbox, Checkboxes, Radios, choices, optional_id
 from ...i18n import LANGUAGES
 from ...models import QuestionType
 from ...vocabulary import Audience, SectionKind
@@ -79,49 +72,6 @@ SETTING_NAMES = (
     "positive",
     "positive_label",
 )
-
-
-class _IdPrefixed:
-    """GOV.UK radios and checkboxes take their ids from `idPrefix` (the
-    field's name unless told) and number the boxes. Here the first box has
-    the field's id, so the error summary's link lands on it, and the others
-    the field's id and their value (`type-text`): an id that stays put when
-    choices are added."""
-
-    def map_gov_params(self, field: Field, **kwargs: Any) -> dict[str, Any]:
-        params: dict[str, Any] = super().map_gov_params(field, **kwargs)  # type: ignore[misc]
-        params.setdefault("idPrefix", field.id)
-        for index, item in enumerate(params.get("items") or []):
-            item.setdefault("id", field.id if index == 0 else f"{field.id}-{item['value']}")
-        legend = params.get("fieldset", {}).get("legend")
-        if legend is not None:
-            # A page that styles the legend would otherwise lose its words.
-            legend.setdefault("text", field.label.text)
-        if not field.description:
-            # An empty hint would still be rendered, and described-by.
-            params.pop("hint", None)
-        return params
-
-
-class Radios(_IdPrefixed, GovRadioInput):
-    pass
-
-
-class Checkboxes(_IdPrefixed, GovCheckboxesInput):
-    pass
-
-
-class Checkbox(_IdPrefixed, GovCheckboxInput):
-    pass
-
-
-def optional_id(value: Any) -> int | None:
-    """A posted id, or None for nothing or junk (the service then asks for
-    a choice, as it does for an empty one)."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def language_choices(leave_out: str) -> list[Any]:
