@@ -118,7 +118,7 @@ def test_a_unit_of_work_commits_or_keeps_the_refusal(app_context):
 
     with UnitOfWork() as work:
         create_partnership("kept", "Kept CSP")
-    assert work.ok and work.errors() == {}
+    assert work.ok and work.error is None
     db.session.remove()  # another request: only committed rows remain
     assert "kept" in names()
 
@@ -126,7 +126,8 @@ def test_a_unit_of_work_commits_or_keeps_the_refusal(app_context):
         create_partnership("dropped", "Dropped CSP")
         raise ServiceError("Enter a name", field="name")
     assert not refused.ok
-    assert refused.errors(prefix="partner-") == {"partner-name": "Enter a name"}
+    assert refused.error is not None
+    assert (refused.error.field, refused.error.message) == ("name", "Enter a name")
     assert "dropped" not in names()
 
     with pytest.raises(KeyError), UnitOfWork():
