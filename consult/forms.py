@@ -3,7 +3,11 @@ gets GOV.UK error messages, labels and hints."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput, GovCheckboxInput, GovRadioInput
+from wtforms import Field
 from wtforms.fields.choices import SelectChoice
 
 from .services import ServiceError
@@ -36,3 +40,46 @@ class BaseForm(FlaskForm):
 def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
     """WTForms 3.3 deprecates tuple choices."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+class _IdPrefixed:
+    """GOV.UK radios and checkboxes take their ids from `idPrefix` (the
+    field's name unless told) and number the boxes. Here the first box has
+    the field's id, so the error summary's link lands on it, and the others
+    the field's id and their value (`type-text`): an id that stays put when
+    choices are added."""
+
+    def map_gov_params(self, field: Field, **kwargs: Any) -> dict[str, Any]:
+        params: dict[str, Any] = super().map_gov_params(field, **kwargs)  # type: ignore[misc]
+        params.setdefault("idPrefix", field.id)
+        for index, item in enumerate(params.get("items") or []):
+            item.setdefault("id", field.id if index == 0 else f"{field.id}-{item['value']}")
+        legend = params.get("fieldset", {}).get("legend")
+        if legend is not None:
+            # A page that styles the legend would otherwise lose its words.
+            legend.setdefault("text", field.label.text)
+        if not field.description:
+            # An empty hint would still be rendered, and described-by.
+            params.pop("hint", None)
+        return params
+
+
+class Radios(_IdPrefixed, GovRadioInput):
+    """A RadioField's radios."""
+
+
+class Checkboxes(_IdPrefixed, GovCheckboxesInput):
+    """A SelectMultipleField's checkboxes."""
+
+
+class Checkbox(_IdPrefixed, GovCheckboxInput):
+    """A BooleanField's one checkbox."""
+
+
+def optional_id(value: Any) -> int | None:
+    """A posted id, or None for nothing or junk: a missing or tampered id is
+    the service's to refuse, with its message."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -5,10 +5,10 @@ show. This replaces the try / except ServiceError / rollback block every view
 used to repeat:
 
     with UnitOfWork() as work:
-        builder.rename_section(section, title, by=g.user)
+        builder.rename_section(section, form.title.data, by=g.user)
     if work.ok:
         return redirect_with("Section renamed.", target)
-    errors = work.errors("title")
+    form.refuse(work.error, "title")
 
 Only `ServiceError` (a refusal meant for the user) is caught; anything else
 propagates, and the request's teardown discards the session."""
@@ -49,14 +49,6 @@ class UnitOfWork:
     @property
     def ok(self) -> bool:
         return self.error is None
-
-    def errors(self, default: str = "form", prefix: str = "") -> dict[str, str]:
-        """The refusal in the shape the builder's templates read: the field's
-        name (with the form's prefix, where a page has several forms) to the
-        message."""
-        if self.error is None:
-            return {}
-        return {prefix + (self.error.field or default): self.error.message}
 
     def redirect(self, message: str, target: str) -> Response:
         """Post/Redirect/Get either way: the success message, or the refusal."""

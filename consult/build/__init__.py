@@ -14,8 +14,11 @@ One module per page group, each registering its routes on this blueprint:
 - `benchmarks`, `postcode_lookup`, `areas`: the partnership's reference
   tables (population figures, postcodes to wards, wards grouped into areas).
 
-Views parse the form, call one service inside a `UnitOfWork`, and redirect
-(Post/Redirect/Get); the rules live in consult.services.builder and friends.
+Views read their input through a form (`forms/`, one module per page group,
+on consult.forms.BaseForm), call one service inside a `UnitOfWork`, and
+redirect (Post/Redirect/Get); a refusal goes back on the form's field
+(`form.refuse`) and the page shows it with the shared error summary. The rules
+live in consult.services.builder and friends.
 Where viewers may read a page that officers change, the GET and the POST are
 separate views with their own role check, so the route map shows both."""
 

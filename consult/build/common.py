@@ -1,18 +1,14 @@
 """What the builder's view modules share: loading a survey's parts (404 for
-another partnership's or another survey's ids), reading checkboxes and dates
-from the form, and sending files."""
+another partnership's or another survey's ids) and sending files."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Response as FlaskResponse
-from flask import abort, request
+from flask import abort
 
 from ..extensions import db
 from ..models import Option, Question, Section, Survey
 from ..security import owned_or_404
-from ..services import ServiceError
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The largest file the builder's upload forms read (forms/content.py).
@@ -46,20 +42,6 @@ def load_option(question: Question, option_id: int) -> Option:
 
 def sorted_sections(survey: Survey) -> list[Section]:
     return sorted(survey.sections, key=lambda s: s.position)
-
-
-def flag(name: str) -> bool:
-    return request.form.get(name) in ("1", "on", "yes", "true")
-
-
-def parse_date(name: str, label: str) -> date | None:
-    text = request.form.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ServiceError(f"{label} must be a real date, like 2026-09-30", field=name) from None
 
 
 def download(content: bytes, filename: str, mimetype: str = XLSX) -> FlaskResponse:

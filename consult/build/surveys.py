@@ -4,93 +4,90 @@ preview in each of its languages."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from flask import abort, g, redirect, render_template, request, url_for
 
 from ..i18n import direction
-from ..models import Audience, Question, Role, Survey, SurveyStatus
+from ..models import Question, Role, Survey, SurveyStatus
 from ..security import current_partnership, has_role, role_required
 from ..services import builder
 from ..services import translation as tr
-from ..services.audit import record
 from ..services.content import SurveyTexts, privacy_key, survey_intro_key
 from ..services.counts import response_counts
 from ..services.path import ordered_questions
-from ..services.surveys import create_survey
 from ..unit_of_work import UnitOfWork, redirect_with
 from . import bp
-from .common import load_survey, parse_date, sorted_sections
+from .common import load_survey, sorted_sections
+from .forms.structure import (
+    DeleteSurveyForm,
+    NewSectionForm,
+    NewSurveyForm,
+    NewWaveForm,
+    SettingsForm,
+    StatusForm,
+    day,
+)
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @role_required(Role.OFFICER)
 def new_survey() -> Any:
-    errors: dict[str, str] = {}
-    form = request.form
-    if request.method == "POST":
-        languages = ["en", *[c for c in form.getlist("languages") if c != "en"]]
+    form = NewSurveyForm()
+    if form.validate_on_submit():
         with UnitOfWork() as work:
-            survey = create_survey(
+            survey = builder.start_survey(
                 current_partnership(),
-                slug=form.get("slug", ""),
-                title={"en": form.get("title", "").strip()[:300]},
-                audience=form.get("audience", ""),
-                languages=languages,
-            )
-            record(
-                "survey_created",
-                partnership_id=survey.partnership_id,
-                user_id=g.user.id,
-                target=f"survey:{survey.id}:{survey.slug}",
+                slug=form.slug.data or "",
+                title=form.title.data or "",
+                audience=form.audience.data or "",
+                languages=form.chosen_languages(),
+                by=g.user,
             )
         if work.ok:
             return redirect_with(
                 "Survey created. Add sections and questions below.",
                 url_for("build.survey", survey_id=survey.id),
             )
-        errors = work.errors()
-    return render_template(
-        "build/new_survey.html", errors=errors, form=form, audiences=list(Audience)
-    ), (400 if errors else 200)
+        form.refuse(work.error, "title")
+    return render_template("build/new_survey.html", form=form), (400 if form.errors else 200)
 
 
-def survey_page(survey: Survey) -> dict[str, Any]:
-    """What the survey's overview shows; the sections' forms re-render it
-    with their errors."""
+def survey_page(survey: Survey, section_form: NewSectionForm | None = None) -> Any:
+    """The survey's overview; the "add a section" form re-renders it with
+    its errors."""
     questions = ordered_questions(survey.questions)
     by_section: dict[int | None, list[Question]] = {}
     for q in questions:
         by_section.setdefault(q.section_id, []).append(q)
-    return {
-        "survey": survey,
-        "texts": SurveyTexts(survey),
-        "sections": sorted_sections(survey),
-        "by_section": by_section,
-        "responses": response_counts(survey.id),
-        "locked": builder.is_locked(survey),
-        "problems": builder.opening_problems(survey)
-        if survey.status in ("draft", "closed")
-        else [],
-        "reports": tr.language_reports(survey),
-    }
+    section_form = section_form or NewSectionForm(formdata=None)
+    return render_template(
+        "build/survey.html",
+        survey=survey,
+        texts=SurveyTexts(survey),
+        sections=sorted_sections(survey),
+        by_section=by_section,
+        responses=response_counts(survey.id),
+        locked=builder.is_locked(survey),
+        problems=builder.opening_problems(survey) if survey.status in ("draft", "closed") else [],
+        reports=tr.language_reports(survey),
+        section_form=section_form,
+    ), (400 if section_form.errors else 200)
 
 
 @bp.route("/<int:survey_id>")
 @role_required(Role.VIEWER)
 def survey(survey_id: int) -> Any:
-    return render_template(
-        "build/survey.html", errors={}, form={}, **survey_page(load_survey(survey_id))
-    )
+    return survey_page(load_survey(survey_id))
 
 
 @bp.route("/<int:survey_id>/status", methods=["POST"])
 @role_required(Role.OFFICER)
 def change_status(survey_id: int) -> Any:
     survey = load_survey(survey_id)
+    form = StatusForm()
     with UnitOfWork() as work:
-        builder.change_status(survey, request.form.get("action", ""), by=g.user)
+        builder.change_status(survey, form.action.data or "", by=g.user)
     return work.redirect(
         f"The survey is now {survey.status}.", url_for("build.survey", survey_id=survey.id)
     )
@@ -103,12 +100,14 @@ def delete_survey(survey_id: int) -> Any:
     only its own form (which says `confirm=yes`) deletes. A plain form, so it
     works without JavaScript."""
     survey = load_survey(survey_id)
-    if request.method == "GET" or request.form.get("confirm") != "yes":
+    form = DeleteSurveyForm()
+    if not (form.validate_on_submit() and form.confirm.data == "yes"):
         if request.method == "POST":
             return redirect(url_for("build.delete_survey", survey_id=survey.id), 303)
         return render_template(
             "build/delete_survey.html",
             survey=survey,
+            form=form,
             title=SurveyTexts(survey).title(survey.default_language),
             deletable=survey.status == SurveyStatus.DRAFT and not builder.is_locked(survey),
         )
@@ -118,84 +117,94 @@ def delete_survey(survey_id: int) -> Any:
     return work.redirect("The draft survey was deleted.", target)
 
 
-@bp.get("/<int:survey_id>/settings")
-@role_required(Role.VIEWER)
-def settings(survey_id: int) -> Any:
-    survey = load_survey(survey_id)
+def _settings_values(survey: Survey) -> dict[str, Any]:
     texts = SurveyTexts(survey)
-    form = {
+    return {
         "title": texts.title(survey.default_language),
         "audience": survey.audience,
+        "languages": [c for c in survey.languages if c != survey.default_language],
         "opens_on": survey.opens_at.date().isoformat() if survey.opens_at else "",
         "closes_on": survey.closes_at.date().isoformat() if survey.closes_at else "",
         "retention_until": survey.retention_until.isoformat() if survey.retention_until else "",
         "privacy": texts.get(privacy_key(), survey.default_language),
         "intro": texts.get(survey_intro_key(), survey.default_language),
     }
+
+
+@bp.get("/<int:survey_id>/settings")
+@role_required(Role.VIEWER)
+def settings(survey_id: int) -> Any:
+    survey = load_survey(survey_id)
+    values = _settings_values(survey)
     if not has_role(Role.OFFICER):
         # A viewer may read the settings but not change them: no form to fill
         # in only to be refused on saving.
-        return render_template("build/settings_view.html", survey=survey, form=form)
-    return _settings_page(survey, form, survey.languages, {})
+        return render_template("build/settings_view.html", survey=survey, values=values)
+    return _settings_page(
+        survey, SettingsForm(formdata=None, data=values, default_language=survey.default_language)
+    )
 
 
-def _settings_page(
-    survey: Survey, form: Mapping[str, Any], chosen: list[str], errors: dict[str, str]
-) -> Any:
+def _settings_page(survey: Survey, form: SettingsForm) -> Any:
+    if builder.is_locked(survey):
+        form.audience.description = "The survey has responses, so its audience cannot change."
     return render_template(
-        "build/settings.html",
-        survey=survey,
-        form=form,
-        errors=errors,
-        chosen=chosen,
-        audiences=list(Audience),
-        locked=builder.is_locked(survey),
-    ), (400 if errors else 200)
+        "build/settings.html", survey=survey, form=form, locked=builder.is_locked(survey)
+    ), (400 if form.errors else 200)
 
 
 @bp.post("/<int:survey_id>/settings")
 @role_required(Role.OFFICER)
 def save_settings(survey_id: int) -> Any:
     survey = load_survey(survey_id)
-    with UnitOfWork() as work:
+    form = SettingsForm(default_language=survey.default_language)
+    if form.validate_on_submit():
         values = builder.SurveySettings(
-            title=request.form.get("title", ""),
-            audience=request.form.get("audience", ""),
-            languages=[survey.default_language, *request.form.getlist("languages")],
-            opens_on=parse_date("opens_on", "The opening date"),
-            closes_on=parse_date("closes_on", "The closing date"),
-            retention_until=parse_date("retention_until", "The retention date"),
-            privacy=request.form.get("privacy", ""),
-            intro=request.form.get("intro", ""),
+            title=form.title.data or "",
+            audience=form.audience.data or "",
+            languages=[survey.default_language, *(form.languages.data or [])],
+            opens_on=day(form.opens_on),
+            closes_on=day(form.closes_on),
+            retention_until=day(form.retention_until),
+            privacy=form.privacy.data or "",
+            intro=form.intro.data or "",
         )
-        builder.update_settings(survey, values, by=g.user)
-    if work.ok:
-        return redirect_with("Settings saved.", url_for("build.survey", survey_id=survey.id))
-    return _settings_page(survey, request.form, request.form.getlist("languages"), work.errors())
+        with UnitOfWork() as work:
+            builder.update_settings(survey, values, by=g.user)
+        if work.ok:
+            return redirect_with("Settings saved.", url_for("build.survey", survey_id=survey.id))
+        form.refuse(work.error, "title")
+    return _settings_page(survey, form)
+
+
+def _new_wave_page(survey: Survey, form: NewWaveForm) -> Any:
+    form.slug.description = f"For example {survey.slug}-wave-{survey.wave + 1}"
+    return render_template("build/new_wave.html", survey=survey, form=form), (
+        400 if form.errors else 200
+    )
 
 
 @bp.get("/<int:survey_id>/new-wave")
 @role_required(Role.VIEWER)
 def new_wave(survey_id: int) -> Any:
-    return render_template(
-        "build/new_wave.html", survey=load_survey(survey_id), errors={}, form=request.form
-    )
+    return _new_wave_page(load_survey(survey_id), NewWaveForm(formdata=None))
 
 
 @bp.post("/<int:survey_id>/new-wave")
 @role_required(Role.OFFICER)
 def create_wave(survey_id: int) -> Any:
     survey = load_survey(survey_id)
-    with UnitOfWork() as work:
-        copy = builder.repeat_as_new_wave(survey, request.form.get("slug", ""), by=g.user)
-    if work.ok:
-        return redirect_with(
-            f"Wave {copy.wave} created as a draft, with the same questions and codes.",
-            url_for("build.survey", survey_id=copy.id),
-        )
-    return render_template(
-        "build/new_wave.html", survey=survey, errors=work.errors(), form=request.form
-    ), 400
+    form = NewWaveForm()
+    if form.validate_on_submit():
+        with UnitOfWork() as work:
+            copy = builder.repeat_as_new_wave(survey, form.slug.data or "", by=g.user)
+        if work.ok:
+            return redirect_with(
+                f"Wave {copy.wave} created as a draft, with the same questions and codes.",
+                url_for("build.survey", survey_id=copy.id),
+            )
+        form.refuse(work.error, "slug")
+    return _new_wave_page(survey, form)
 
 
 @bp.route("/<int:survey_id>/preview")

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
-    GovCheckboxInput,
     GovFileInput,
     GovSelect,
     GovTextArea,
@@ -18,7 +17,7 @@ from werkzeug.datastructures import FileStorage
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import StopValidation
 
-from ...forms import BaseForm, choices
+from ...forms import BaseForm, Checkbox, choices, optional_id
 from ...vocabulary import Audience
 from ..common import MAX_UPLOAD
 
@@ -52,30 +51,11 @@ class UploadField(FileField):
         self.content = content
 
 
-class CheckboxInput(GovCheckboxInput):
-    """One checkbox. The GOV.UK widget gives every checkbox a hint, an empty
-    one when the field has no description, which screen readers announce."""
-
-    def map_gov_params(self, field: Any, **kwargs: Any) -> dict[str, Any]:
-        params: dict[str, Any] = super().map_gov_params(field, **kwargs)
-        if not field.description:
-            params.pop("hint", None)
-        return params
-
-
-def _section_id(value: Any) -> int | None:
-    # A missing or tampered section is the service's to refuse, with its message.
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 class BankForm(BaseForm):
     section = SelectField(
         "Add the chosen questions to the section",
         widget=GovSelect(),
-        coerce=_section_id,
+        coerce=optional_id,
         validate_choice=False,
     )
     # The bank's own keys are checked by the service, which names an unknown one.
@@ -89,7 +69,7 @@ class BankForm(BaseForm):
 class TranslationForm(BaseForm):
     value = TextAreaField("Translation", widget=GovTextArea())
     reviewed = BooleanField(
-        "I have checked this translation (mark it as reviewed)", widget=CheckboxInput()
+        "I have checked this translation (mark it as reviewed)", widget=Checkbox()
     )
 
 
@@ -102,7 +82,7 @@ class TranslationImportForm(BaseForm):
     file = UploadField("Spreadsheet (.xlsx)")
     reviewed = BooleanField(
         "These translations have been checked by a second native speaker (mark them as reviewed)",
-        widget=CheckboxInput(),
+        widget=Checkbox(),
     )
 
 
@@ -115,7 +95,7 @@ class XliffImportForm(BaseForm):
     reviewed = BooleanField(
         "These translations have been checked by a second native speaker "
         "(mark them all as reviewed)",
-        widget=CheckboxInput(),
+        widget=Checkbox(),
     )
 
 

@@ -43,6 +43,7 @@ from .lifecycle import (
     delete_survey,
     opening_problems,
     repeat_as_new_wave,
+    start_survey,
     texts_for,
     update_settings,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "set_comparison",
     "set_condition",
     "set_demographic",
+    "start_survey",
     "texts_for",
     "update_option",
     "update_question",

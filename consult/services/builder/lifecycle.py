@@ -13,6 +13,7 @@ from ...i18n import LANGUAGES
 from ...models import (
     Audience,
     Option,
+    Partnership,
     Question,
     QuestionType,
     Section,
@@ -31,11 +32,37 @@ from ..content import (
     survey_intro_key,
     survey_title_key,
 )
-from ..surveys import SLUG_PATTERN
+from ..surveys import SLUG_PATTERN, create_survey
 from ..translation import missing_visible_strings
 from .common import TRANSITIONS, _check_text, _edit_text, _refuse_if_locked, _uid
 from .conditions import condition_problems
 from .sections import _sections
+
+
+def start_survey(
+    partnership: Partnership,
+    *,
+    slug: str,
+    title: str,
+    audience: str,
+    languages: list[str],
+    by: User | None = None,
+) -> Survey:
+    """A new, empty survey made in the builder, in English first."""
+    survey = create_survey(
+        partnership,
+        slug=slug,
+        title={"en": (title or "").strip()[:300]},
+        audience=audience,
+        languages=languages,
+    )
+    record(
+        "survey_created",
+        partnership_id=survey.partnership_id,
+        user_id=_uid(by),
+        target=f"survey:{survey.id}:{survey.slug}",
+    )
+    return survey
 
 
 @dataclass
