@@ -241,7 +241,38 @@ def test_pages_say_it_in_plain_words(client, app):
     assert "Men are 70% of responses but only 49% of residents: over-represented." in html
     assert "age_band =" not in html and "0.8 times" not in html
     assert "Wards were left out of the weighting because 17 had no responses" in html
+    # Weighting problems in words an officer can act on, not an analyst's.
+    weighting = client.get(f"/manage/surveys/{survey_id}/results/weighting").get_data(as_text=True)
+    for technical in ("tolerance", "1e-06", "iterations:", "e-01"):
+        assert technical not in html and technical not in weighting
+    assert (
+        "The weights could not be made to match every population figure within the cap "
+        "on weights." in weighting
+    )
     assert "Design effect" in html and "simple random sample" in html
     page = client.get(f"/manage/surveys/{survey_id}/results/priorities").get_data(as_text=True)
     assert 'id="priorities-summary-1"' in page
     assert "Holm" in page
+
+
+def test_many_replicates_left_out_warn_that_intervals_are_too_narrow():
+    from consult.services.results.compute import dropped_replicates_problem
+
+    few = dropped_replicates_problem(10, 500)
+    assert few.message == (
+        "10 of 500 replicate samples could not be weighted to the margins and were left "
+        "out of the intervals and priority bands."
+    )
+    many = dropped_replicates_problem(132, 500)
+    assert many.code == "replicates_not_converged"
+    assert many.message.startswith("132 of 500 replicate samples")
+    assert "the intervals are probably too narrow" in many.message
+
+
+def test_analysts_keep_the_technical_message_in_json(app):
+    with app.app_context():
+        build_skewed_survey()
+    clear_cache()
+    out = app.test_cli_runner().invoke(args=["consult", "results", "our-survey", "--json"])
+    problems = {p["code"]: p["message"] for p in json.loads(out.output)["weighting"]["problems"]}
+    assert "tolerance" in problems["not_converged"]

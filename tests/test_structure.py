@@ -22,6 +22,8 @@ LARGE_MODULES = {
     "models.py": "the schema, read as one picture of the tables and their relations",
     "question_bank.py": "the bank's loader and validator: one file format, one set of rules",
     "services/answers.py": "one answer per question type, parsed and stored: a table of types",
+    "services/frames.py": "one reader: stored answers to the wide frame every result and "
+    "export reads (the SQL that numbers codes and the numpy that places them belong together)",
     "services/demo_responses.py": "one generator of a biased demo sample, parameter tables mostly",
     "services/importing.py": "one import (responses from a spreadsheet), validated all or nothing",
     "services/question_results.py": "one result per question type, a table of types",

@@ -392,6 +392,25 @@ def min_base() -> int:
         return 30
 
 
+def dropped_replicates_problem(dropped: int, reps: int) -> Problem:
+    """What the page says when `dropped` of `reps` replicates could not be
+    weighted and were left out."""
+    message = (
+        f"{dropped} of {reps} replicate samples could not be weighted to the margins and "
+        "were left out of the intervals and priority bands."
+    )
+    if dropped > TOLERATED_DROPPED_SHARE * reps:
+        # The samples that cannot be weighted are the ones furthest from the
+        # population; leaving many out narrows the spread the intervals are
+        # read from (checked against R's survey package: a quarter left out
+        # at 40 respondents made standard errors about a tenth smaller).
+        message += (
+            " With this many left out the intervals are probably too narrow and the "
+            "priority bands too sure: treat them as the least uncertainty there is."
+        )
+    return Problem("replicates_not_converged", message)
+
+
 def _replicates(
     survey: Survey, decision: WeightingDecision, demographics: pd.DataFrame
 ) -> tuple[pd.DataFrame | None, int, list[Problem]]:
@@ -437,21 +456,7 @@ def _replicates(
     problems: list[Problem] = []
     if dropped:
         table = table.loc[:, converged]
-        message = (
-            f"{dropped} of {reps} replicate samples could not be weighted to the margins and "
-            "were left out of the intervals and priority bands."
-        )
-        if dropped > TOLERATED_DROPPED_SHARE * reps:
-            # The samples that cannot be weighted are the ones furthest from
-            # the population; leaving many out narrows the spread the
-            # intervals are read from (checked against R's survey package:
-            # a quarter left out at 40 respondents made standard errors about
-            # a tenth smaller).
-            message += (
-                " With this many left out the intervals are probably too narrow and the "
-                "priority bands too sure: treat them as the least uncertainty there is."
-            )
-        problems.append(Problem("replicates_not_converged", message))
+        problems.append(dropped_replicates_problem(dropped, reps))
     if table.shape[1] < 2:
         return None, dropped, problems
     return table, dropped, problems
