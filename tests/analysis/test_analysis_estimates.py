@@ -234,3 +234,50 @@ def test_docs_example_runs() -> None:
         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
     )
     assert "are 36% of responses but 49% of residents." in out.stdout
+
+
+def test_priorities_replicate_scores_match_the_answered_rows_alone() -> None:
+    """Bootstrap shares equal those from each replicate's answered rows, summed by hand.
+
+    A third of the respondents ranked nothing; one of them lacks a replicate
+    weight, which must not matter, and replicates in another row order must
+    give the same comparisons.
+    """
+    rng = np.random.default_rng(11)
+    n, n_reps, options = 90, 40, ["a", "b", "c", "d"]
+    lists = [list(rng.permutation(options)[: rng.integers(1, 4)]) for _ in range(n)]
+    frame = ranks_from_lists(pd.Series(lists), "p", options)
+    frame.iloc[::3] = np.nan
+    reps = pd.DataFrame(rng.gamma(4.0, 0.25, size=(n, n_reps)))
+    weights = pd.Series(rng.uniform(0.5, 2.0, n))
+    result = priorities(frame, "p", weights=weights, top_n=3, replicates=reps)
+
+    ranks = frame.to_numpy()
+    answered = np.isfinite(ranks).any(axis=1)
+    points = np.where(ranks <= 3, 4 - np.nan_to_num(ranks), 0.0)
+    borda = np.array(
+        [
+            [
+                sum(reps.iloc[i, r] * points[i, j] for i in range(n) if answered[i])
+                / sum(reps.iloc[i, r] for i in range(n) if answered[i])
+                for j in range(len(options))
+            ]
+            for r in range(n_reps)
+        ]
+    )
+    diff = borda[:, :, None] - borda[:, None, :]
+    expected = (diff > 0).mean(axis=0) + 0.5 * (diff == 0).mean(axis=0)
+    assert result.bootstrap_share is not None and result.p_values is not None
+    got = result.bootstrap_share.loc[options, options].to_numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+    assert result.n == int(answered.sum()) and result.replicates_used == n_reps
+
+    with_gap = reps.copy()
+    with_gap.iloc[0, 5] = np.nan  # row 0 ranked nothing
+    shuffled = reps.sample(frac=1.0, random_state=3)
+    for other_reps in (with_gap, shuffled):
+        other = priorities(frame, "p", weights=weights, top_n=3, replicates=other_reps)
+        assert other.bootstrap_share is not None and other.p_values is not None
+        pd.testing.assert_frame_equal(other.bootstrap_share, result.bootstrap_share)
+        pd.testing.assert_frame_equal(other.p_values, result.p_values, rtol=1e-12)
+        pd.testing.assert_frame_equal(other.table, result.table)

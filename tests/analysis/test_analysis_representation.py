@@ -114,3 +114,36 @@ def test_real_leicester_margins_load() -> None:
     assert rows.loc["Male", "flag"] == "under"
     assert rows.loc["Female", "population_share"] == pytest.approx(0.5059 / 1.0, abs=1e-4)
     assert rows.loc["Male", "base"] == 368581
+
+
+def test_counts_match_labelling_every_answer() -> None:
+    """Counting distinct values gives what labelling each answer gives,
+    for text, for numbers stored as objects and for a Categorical."""
+    bench = pd.DataFrame(
+        {
+            "variable": ["v"] * 3,
+            "category": ["a", "b", "1"],
+            "population_share": [0.4, 0.4, 0.2],
+        }
+    )
+    text = ["a"] * 40 + ["b"] * 25 + ["zz"] * 3 + ["prefer_not_to_say"] * 4 + [None] * 6
+    numbers = ["a"] * 30 + [1] * 12 + [1.0] * 2 + ["b"] * 20 + [None] * 3
+    columns = {
+        "text": pd.Series(text, dtype=object),
+        "numbers": pd.Series(numbers, dtype=object),
+        "categorical": pd.Series(
+            pd.Categorical(text, categories=["a", "b", "zz", "unused", "prefer_not_to_say"])
+        ),
+    }
+    for name, values in columns.items():
+        table = representation(pd.DataFrame({"v": values}), bench)
+        answered = values[values.notna() & (values != "prefer_not_to_say")]
+        by_hand = answered.map(lambda v: v if isinstance(v, str) else str(v)).value_counts()
+        shown = table[table["category"] != "(not answered)"].set_index("category")["n"]
+        expected = {c: int(by_hand.get(c, 0)) for c in shown.index}
+        assert shown.to_dict() == expected, name
+        assert set(by_hand[by_hand > 0].index) <= set(shown.index), name
+        assert (table["answered"] == len(answered)).all(), name
+        assert table.set_index("category").loc["(not answered)", "n"] == len(values) - len(answered)
+    numbers_table = representation(pd.DataFrame({"v": columns["numbers"]}), bench)
+    assert numbers_table.set_index("category").loc["1.0", "flag"] == "no_benchmark"
