@@ -3,6 +3,7 @@ gets GOV.UK error messages, labels and hints."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -36,6 +37,19 @@ class BaseForm(FlaskForm):
             items.append({"text": str(message), "href": f"#{field.id}"})
         return items
 
+    def refuse_each(self, errors: Mapping[str, str]) -> dict[str, str]:
+        """Show a service's refusals, by field name, on this form's fields;
+        the others (inputs the page draws itself, such as the answers keyed
+        on the paper-entry page) come back to show beside those inputs."""
+        rest = {}
+        for name, message in errors.items():
+            field = self._fields.get(name)
+            if field is None:
+                rest[name] = message
+            else:
+                field.errors = [message]
+        return rest
+
     def refuse(self, error: ServiceError | None, default: str) -> None:
         """Show a service's refusal on the field it names, or on `default`
         when it names none of this form's fields."""
@@ -43,6 +57,12 @@ class BaseForm(FlaskForm):
             return
         field = self._fields.get(error.field or default) or self._fields[default]
         field.errors = [error.message]
+
+
+def error_items(errors: Mapping[str, str]) -> list[dict[str, str]]:
+    """Refusals of inputs drawn outside a form, in `error_list`'s shape (the
+    input's id is its name)."""
+    return [{"text": message, "href": f"#{name}"} for name, message in errors.items()]
 
 
 def choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
