@@ -8,16 +8,16 @@ from collections.abc import Mapping
 
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 
-from ..extensions import db
 from ..forms import error_items
 from ..i18n import LANGUAGES
 from ..models import Channel, OptionKind, Role, Survey
 from ..security import owned_or_404, role_required
-from ..services import ServiceError, outreach, paper
 from ..services import cleaning as cleaning_service
 from ..services import fieldwork as service
+from ..services import outreach, paper
 from ..services.content import SurveyTexts
 from ..services.path import ordered_questions
+from ..unit_of_work import UnitOfWork
 from ..vocabulary import FLAG_LABELS
 from .forms import PaperEntryForm
 
@@ -107,9 +107,9 @@ def paper_entry(survey_id: int):
     answer_errors: dict[str, str] = {}
     if form.validate_on_submit():
         details = _paper_details(form)
-        try:
+        with UnitOfWork() as work:
             result = paper.submit_paper(survey, details, request.form, by=g.user)
-            db.session.commit()
+        if work.ok:
             label = paper.batch_label(details.batch, details.serial)
             if result.replayed:
                 flash(
@@ -133,12 +133,10 @@ def paper_entry(survey_id: int):
                     outreach_channel=details.outreach_channel,
                 )
             )
-        except paper.PaperEntryError as error:
-            db.session.rollback()
-            answer_errors = form.refuse_each(error.errors)
-        except ServiceError as error:
-            db.session.rollback()
-            form.channel.errors = [error.message]
+        if isinstance(work.error, paper.PaperEntryError):
+            answer_errors = form.refuse_each(work.error.errors)
+        else:
+            form.refuse(work.error, "channel")
     values: Mapping[str, str] = request.form if form.is_submitted() else request.args
     if not form.is_submitted():
         # Only a form sent back with its problems keeps its serial number.

@@ -13,9 +13,10 @@ from ..forms import error_items
 from ..models import Question, Role, Survey
 from ..security import has_role, owned_or_404, role_required
 from ..services import ServiceError, cleaning, paper
-from ..services.answers import AnswerTampered, describe, load_answers
+from ..services.answers import describe, load_answers
 from ..services.content import SurveyTexts
 from ..services.path import ordered_questions
+from ..unit_of_work import UnitOfWork
 from . import bp
 from .forms import CorrectionForm, FindResponseForm
 
@@ -95,21 +96,20 @@ def correct(survey_id: int, response_id: int, question_id: int):
     answer_errors: dict[str, str] = {}
     values: Any = cleaning.typed_values(question, current)
     if form.validate_on_submit():
-        try:
+        with UnitOfWork() as work:
             cleaning.correct_answer(
                 found, question, request.form, form.reason.data or "", by=g.user
             )
-            db.session.commit()
+        if work.ok:
             flash(f"The answer to {question.key} was corrected.", "success")
             return redirect(
                 url_for("fieldwork.response", survey_id=survey.id, response_id=found.id)
             )
-        except cleaning.CorrectionError as error:
-            db.session.rollback()
-            answer_errors = form.refuse_each(error.errors)
-        except AnswerTampered as error:
-            db.session.rollback()
-            answer_errors = {paper.entry_field(question): error.message}
+        if isinstance(work.error, cleaning.CorrectionError):
+            answer_errors = form.refuse_each(work.error.errors)
+        elif work.error is not None:
+            # A tampered answer (AnswerTampered) is refused on the answer.
+            answer_errors = {paper.entry_field(question): work.error.message}
     if form.is_submitted():
         values = request.form
     return render_template(
