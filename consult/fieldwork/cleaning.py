@@ -12,13 +12,13 @@ from ..extensions import db
 from ..forms import error_items
 from ..models import Question, Role, Survey
 from ..security import has_role, owned_or_404, role_required
-from ..services import ServiceError, cleaning, paper
+from ..services import cleaning, paper
 from ..services.answers import describe, load_answers
 from ..services.content import SurveyTexts
 from ..services.path import ordered_questions
 from ..unit_of_work import UnitOfWork
 from . import bp
-from .forms import CorrectionForm, FindResponseForm
+from .forms import CorrectionForm, FindResponseForm, SettleForm
 
 
 def _response_or_404(survey: Survey, response_id: int) -> Any:
@@ -139,22 +139,19 @@ def settle(survey_id: int, response_id: int, question_id: int):
     question = _question_or_404(survey, question_id)
     batch = (first.batch or "").split("/", 1)[0]
     target = url_for("fieldwork.compare", survey_id=survey.id, batch=batch)
-    try:
+    form = SettleForm()
+    with UnitOfWork() as work:
         cleaning.settle_difference(
             survey,
             first,
             question,
-            request.form.get("choice", ""),
+            form.choice.data or "",
             request.form,
             by=g.user,
-            reason=request.form.get("reason", ""),
+            reason=form.reason.data or "",
         )
-        db.session.commit()
+    if work.error is None:
         flash(f"Form {first.batch}: {question.key} settled.", "success")
-    except cleaning.CorrectionError as error:
-        db.session.rollback()
-        flash(f"Form {first.batch}: {question.key} not settled. {error.message}", "error")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(f"Form {first.batch}: {question.key} not settled. {error.message}", "error")
+    else:
+        flash(f"Form {first.batch}: {question.key} not settled. {work.error.message}", "error")
     return redirect(f"{target}#form-{first.id}")

@@ -129,3 +129,12 @@ class ImportResponsesForm(BaseForm):
         too_large="The file is larger than 2 MB: import it with the command line",
     )
     dry_run = BooleanField("Only check the file, store nothing", widget=Checkbox())
+
+
+class SettleForm(BaseForm):
+    """A difference's buttons on the comparison page: which keying to keep,
+    or the value typed from the paper form (an answer input, named by
+    `paper.entry_field`, read by its parser)."""
+
+    choice = HiddenField()
+    reason = StringField()

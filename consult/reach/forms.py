@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovTextArea, GovTextInput
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
 
 from ..forms import BaseForm, UploadField, choices
 from ..services import address_files
@@ -78,3 +78,15 @@ class WordingForm(BaseForm):
         "How to ask for a paper questionnaire (a phone number, email or address)",
         widget=GovTextArea(),
     )
+
+
+class CancelCodeForm(BaseForm):
+    """A row's button on the drawn addresses: the search to go back to."""
+
+    q = HiddenField()
+
+
+class MakeLettersForm(BaseForm):
+    """The buttons that make letters: the first letters or reminders."""
+
+    kind = HiddenField()

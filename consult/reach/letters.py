@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response as FlaskResponse
-from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, g, jsonify, redirect, render_template, url_for
 
 from .. import jobs
 from ..extensions import db
@@ -19,7 +19,7 @@ from ..unit_of_work import UnitOfWork
 from ..vocabulary import JobStatus
 from ..wording import counted
 from . import bp
-from .forms import WordingForm
+from .forms import MakeLettersForm, WordingForm
 
 
 def _job(survey: Survey, job_id: int) -> Job:
@@ -77,7 +77,7 @@ def letters_wording(survey_id: int) -> Any:
 @role_required(Role.OFFICER)
 def letters_make(survey_id: int) -> Any:
     survey = owned_or_404(Survey, survey_id)
-    reminders = request.form.get("kind") == "reminders"
+    reminders = MakeLettersForm().kind.data == "reminders"
     try:
         started = service.start(survey, reminders=reminders, user_id=g.user.id)
     except ServiceError as error:

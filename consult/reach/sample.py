@@ -15,7 +15,7 @@ from ..services import sampling as service
 from ..unit_of_work import UnitOfWork
 from ..wording import counted
 from . import bp
-from .forms import AddressSearchForm, DrawForm
+from .forms import AddressSearchForm, CancelCodeForm, DrawForm
 
 
 @bp.context_processor
@@ -133,7 +133,7 @@ def cancel_sample_code(survey_id: int, address_id: int) -> Any:
     back = url_for(
         "reach.sample_addresses",
         survey_id=survey.id,
-        q=request.form.get("q", "")[:100] or None,
+        q=(CancelCodeForm().q.data or "")[:100] or None,
     )
     try:
         service.cancel_code(survey, address, by=g.user)
