@@ -6,13 +6,14 @@ from __future__ import annotations
 from flask import Response as FlaskResponse
 from flask import abort
 
+from .. import forms
 from ..extensions import db
 from ..models import Option, Question, Section, Survey
 from ..security import owned_or_404
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# The largest file the builder's upload forms read (forms/content.py).
-MAX_UPLOAD = 5 * 1024 * 1024
+# The largest file the builder's upload forms read (consult/forms.py).
+MAX_UPLOAD = forms.MAX_UPLOAD
 
 
 def load_survey(survey_id: int) -> Survey:

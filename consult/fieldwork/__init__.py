@@ -8,16 +8,18 @@ from collections.abc import Mapping
 
 from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 
-from ..extensions import db
+from ..forms import error_items
 from ..i18n import LANGUAGES
 from ..models import Channel, OptionKind, Role, Survey
 from ..security import owned_or_404, role_required
-from ..services import ServiceError, outreach, paper
 from ..services import cleaning as cleaning_service
 from ..services import fieldwork as service
+from ..services import outreach, paper
 from ..services.content import SurveyTexts
 from ..services.path import ordered_questions
+from ..unit_of_work import UnitOfWork
 from ..vocabulary import FLAG_LABELS
+from .forms import PaperEntryForm
 
 bp = Blueprint("fieldwork", __name__, url_prefix="/manage/surveys")
 
@@ -57,29 +59,57 @@ def monitor_json(survey_id: int):
     )
 
 
-def _paper_form() -> paper.PaperForm:
-    return paper.PaperForm(
-        channel=request.form.get("channel", ""),
-        batch=request.form.get("batch", "").strip(),
-        serial=request.form.get("serial", "").strip(),
-        language=request.form.get("language", ""),
-        keying=request.form.get("keying", 1, type=int) or 0,
-        consent=request.form.get("consent", ""),
-        idempotency_key=request.form.get("idempotency_key", ""),
-        outreach_channel=request.form.get("outreach_channel", ""),
+def _paper_entry_form(survey: Survey) -> PaperEntryForm:
+    """The fixed fields; a GET takes them from the query string, so the next
+    form of a batch opens with its batch, channel, language and keying."""
+    query = {} if request.method == "POST" else {"formdata": request.args}
+    form = PaperEntryForm(
+        channels=PAPER_CHANNELS,
+        languages=[(code, LANGUAGES[code].english_name) for code in survey.languages],
+        outreach_channels=[
+            (str(c.id), c.name) for c in outreach.channels(survey, include_archived=False)
+        ],
+        **query,
     )
+    if not form.language.data:
+        form.language.data = survey.default_language
+    if not form.idempotency_key.data:
+        form.idempotency_key.data = secrets.token_urlsafe(24)
+    return form
+
+
+def _paper_details(form: PaperEntryForm) -> paper.PaperForm:
+    return paper.PaperForm(
+        channel=form.channel.data or "",
+        batch=form.batch.data or "",
+        serial=form.serial.data or "",
+        language=form.language.data or "",
+        keying=form.keying_number(),
+        consent=form.consent.data or "",
+        idempotency_key=form.idempotency_key.data or "",
+        outreach_channel=form.outreach_channel.data or "",
+    )
+
+
+PAPER_CHANNELS = [
+    (Channel.PAPER.value, "Paper questionnaire"),
+    (Channel.ASSISTED.value, "Face to face (read out by an officer or volunteer)"),
+]
 
 
 @bp.route("/<int:survey_id>/paper-entry", methods=["GET", "POST"])
 @role_required(Role.OFFICER)
 def paper_entry(survey_id: int):
     survey = owned_or_404(Survey, survey_id)
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        details = _paper_form()
-        try:
+    form = _paper_entry_form(survey)
+    # The answers are the questionnaire's own questions, named by
+    # `paper.entry_field` and read from the posted form by their parsers.
+    answer_errors: dict[str, str] = {}
+    if form.validate_on_submit():
+        details = _paper_details(form)
+        with UnitOfWork() as work:
             result = paper.submit_paper(survey, details, request.form, by=g.user)
-            db.session.commit()
+        if work.ok:
             label = paper.batch_label(details.batch, details.serial)
             if result.replayed:
                 flash(
@@ -103,36 +133,29 @@ def paper_entry(survey_id: int):
                     outreach_channel=details.outreach_channel,
                 )
             )
-        except paper.PaperEntryError as error:
-            db.session.rollback()
-            errors = error.errors
-        except ServiceError as error:
-            db.session.rollback()
-            errors = {"channel": error.message}
-        values: Mapping[str, str] = request.form
-        key = request.form.get("idempotency_key") or secrets.token_urlsafe(24)
-    else:
-        values = request.args
-        key = secrets.token_urlsafe(24)
+        if isinstance(work.error, paper.PaperEntryError):
+            answer_errors = form.refuse_each(work.error.errors)
+        else:
+            form.refuse(work.error, "channel")
+    values: Mapping[str, str] = request.form if form.is_submitted() else request.args
+    if not form.is_submitted():
+        # Only a form sent back with its problems keeps its serial number.
+        form.serial.data = ""
+    failed = bool(form.errors or answer_errors)
     return render_template(
         "fieldwork/paper_entry.html",
         survey=survey,
         texts=SurveyTexts(survey),
         questions=ordered_questions(survey.questions),
+        form=form,
+        form_has_errors=failed,
         values=values,
-        errors=errors,
-        idempotency_key=key,
+        answer_errors=answer_errors,
+        errors=form.error_list() + error_items(answer_errors),
         entry_field=paper.entry_field,
         batches=paper.batches(survey),
         ITEM=OptionKind.ITEM,
-        channels=[
-            (Channel.PAPER, "Paper questionnaire"),
-            (Channel.ASSISTED, "Face to face (read out by an officer or volunteer)"),
-        ],
-        outreach_channels=[
-            (str(c.id), c.name) for c in outreach.channels(survey, include_archived=False)
-        ],
-    ), (400 if errors else 200)
+    ), (400 if failed else 200)
 
 
 @bp.route("/<int:survey_id>/paper-entry/compare")

@@ -9,13 +9,16 @@ from typing import Any
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from ..extensions import db
+from ..forms import error_items
 from ..models import Question, Role, Survey
 from ..security import has_role, owned_or_404, role_required
-from ..services import ServiceError, cleaning, paper
-from ..services.answers import AnswerTampered, describe, load_answers
+from ..services import cleaning, paper
+from ..services.answers import describe, load_answers
 from ..services.content import SurveyTexts
 from ..services.path import ordered_questions
+from ..unit_of_work import UnitOfWork
 from . import bp
+from .forms import CorrectionForm, FindResponseForm, SettleForm
 
 
 def _response_or_404(survey: Survey, response_id: int) -> Any:
@@ -36,18 +39,20 @@ def _question_or_404(survey: Survey, question_id: int) -> Question:
 @role_required(Role.VIEWER)
 def find_response(survey_id: int):
     survey = owned_or_404(Survey, survey_id)
-    reference = request.args.get("reference", "").strip()
-    error = None
+    form = FindResponseForm(formdata=request.args)
+    reference = form.reference.data or ""
     if reference:
         response = cleaning.find_by_reference(survey, reference)
         if response is not None:
             return redirect(
                 url_for("fieldwork.response", survey_id=survey.id, response_id=response.id)
             )
-        error = f"No submitted response of this survey has the reference {reference[:20]}"
-    return render_template(
-        "fieldwork/find_response.html", survey=survey, reference=reference, error=error
-    ), (404 if error else 200)
+        form.reference.errors = [
+            f"No submitted response of this survey has the reference {reference[:20]}"
+        ]
+    return render_template("fieldwork/find_response.html", survey=survey, form=form), (
+        404 if form.errors else 200
+    )
 
 
 @bp.route("/<int:survey_id>/responses/<int:response_id>")
@@ -85,24 +90,27 @@ def correct(survey_id: int, response_id: int, question_id: int):
     question = _question_or_404(survey, question_id)
     texts = SurveyTexts(survey)
     current = load_answers(found, [question]).get(question.key)
-    errors: dict[str, str] = {}
+    form = CorrectionForm()
+    # The corrected answer is the question's own input (or a grid's inputs),
+    # named as on the paper-entry page and read by the question type's parser.
+    answer_errors: dict[str, str] = {}
     values: Any = cleaning.typed_values(question, current)
-    if request.method == "POST":
-        try:
+    if form.validate_on_submit():
+        with UnitOfWork() as work:
             cleaning.correct_answer(
-                found, question, request.form, request.form.get("reason", ""), by=g.user
+                found, question, request.form, form.reason.data or "", by=g.user
             )
-            db.session.commit()
+        if work.ok:
             flash(f"The answer to {question.key} was corrected.", "success")
             return redirect(
                 url_for("fieldwork.response", survey_id=survey.id, response_id=found.id)
             )
-        except cleaning.CorrectionError as error:
-            db.session.rollback()
-            errors = error.errors
-        except AnswerTampered as error:
-            db.session.rollback()
-            errors = {paper.entry_field(question): error.message}
+        if isinstance(work.error, cleaning.CorrectionError):
+            answer_errors = form.refuse_each(work.error.errors)
+        elif work.error is not None:
+            # A tampered answer (AnswerTampered) is refused on the answer.
+            answer_errors = {paper.entry_field(question): work.error.message}
+    if form.is_submitted():
         values = request.form
     return render_template(
         "fieldwork/correct.html",
@@ -113,9 +121,11 @@ def correct(survey_id: int, response_id: int, question_id: int):
         lang=survey.default_language,
         current=cleaning.show(question, current),
         values=values,
-        errors=errors,
+        form=form,
+        answer_errors=answer_errors,
+        errors=form.error_list() + error_items(answer_errors),
         entry_field=paper.entry_field,
-    ), (400 if errors else 200)
+    ), (400 if form.errors or answer_errors else 200)
 
 
 @bp.route(
@@ -129,22 +139,19 @@ def settle(survey_id: int, response_id: int, question_id: int):
     question = _question_or_404(survey, question_id)
     batch = (first.batch or "").split("/", 1)[0]
     target = url_for("fieldwork.compare", survey_id=survey.id, batch=batch)
-    try:
+    form = SettleForm()
+    with UnitOfWork() as work:
         cleaning.settle_difference(
             survey,
             first,
             question,
-            request.form.get("choice", ""),
+            form.choice.data or "",
             request.form,
             by=g.user,
-            reason=request.form.get("reason", ""),
+            reason=form.reason.data or "",
         )
-        db.session.commit()
+    if work.error is None:
         flash(f"Form {first.batch}: {question.key} settled.", "success")
-    except cleaning.CorrectionError as error:
-        db.session.rollback()
-        flash(f"Form {first.batch}: {question.key} not settled. {error.message}", "error")
-    except ServiceError as error:
-        db.session.rollback()
-        flash(f"Form {first.batch}: {question.key} not settled. {error.message}", "error")
+    else:
+        flash(f"Form {first.batch}: {question.key} not settled. {work.error.message}", "error")
     return redirect(f"{target}#form-{first.id}")

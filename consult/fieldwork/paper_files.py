@@ -12,34 +12,31 @@ from ..extensions import db
 from ..models import Role, Survey
 from ..security import owned_or_404, role_required
 from ..services import ServiceError, importing, printable
+from ..unit_of_work import UnitOfWork
 from . import bp
-
-MAX_UPLOAD = 2 * 1024 * 1024  # the request body cap (MAX_CONTENT_LENGTH) is 2 MiB
+from .forms import ImportResponsesForm, ReturnAddressForm
 
 
 @bp.route("/<int:survey_id>/printable", methods=["GET", "POST"])
 @role_required(Role.OFFICER)
 def printable_page(survey_id: int):
     survey = owned_or_404(Survey, survey_id)
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        try:
+    form = ReturnAddressForm(data={"return_address": survey.partnership.return_address or ""})
+    if form.validate_on_submit():
+        with UnitOfWork() as work:
             printable.save_return_address(
-                survey.partnership, request.form.get("return_address", ""), user_id=g.user.id
+                survey.partnership, form.return_address.data or "", user_id=g.user.id
             )
-        except ServiceError as error:
-            db.session.rollback()
-            errors[error.field or "return_address"] = error.message
-        else:
-            db.session.commit()
+        if work.ok:
             flash("Return address saved: it is printed on every paper questionnaire.", "success")
             return redirect(url_for("fieldwork.printable_page", survey_id=survey.id))
+        form.refuse(work.error, "return_address")
     return render_template(
         "fieldwork/printable.html",
         survey=survey,
-        errors=errors,
-        address=request.form.get("return_address", survey.partnership.return_address or ""),
-    ), (400 if errors else 200)
+        form=form,
+        form_has_errors=bool(form.errors),
+    ), (400 if form.errors else 200)
 
 
 @bp.route("/<int:survey_id>/printable.pdf")
@@ -66,38 +63,28 @@ def printable_pdf(survey_id: int):
 @role_required(Role.OFFICER)
 def import_responses(survey_id: int):
     survey = owned_or_404(Survey, survey_id)
-    errors: dict[str, str] = {}
+    form = ImportResponsesForm()
     report: importing.ImportReport | None = None
-    channel = request.form.get("channel", "paper")
-    dry_run = request.form.get("dry_run") == "yes"
-    if request.method == "POST":
-        upload = request.files.get("file")
-        content = upload.read(MAX_UPLOAD + 1) if upload is not None and upload.filename else b""
-        if upload is None or not upload.filename:
-            errors["file"] = "Choose a CSV or Excel file of responses"
-        elif len(content) > MAX_UPLOAD:
-            errors["file"] = "The file is larger than 2 MB: import it with the command line"
-        elif not content:
-            errors["file"] = "The file is empty"
-        else:
-            try:
-                report = importing.import_responses(
-                    survey,
-                    content,
-                    upload.filename,
-                    channel=channel,
-                    dry_run=dry_run,
-                    by=g.user,
-                )
-            except importing.ImportRefused as error:
-                db.session.rollback()
-                errors["file"] = error.message
-                report = error.report
-            except ServiceError as error:
-                db.session.rollback()
-                errors[error.field or "file"] = error.message
-        if report is not None and not errors:
-            if dry_run:
+    if form.validate_on_submit():
+        try:
+            report = importing.import_responses(
+                survey,
+                form.file.content,
+                form.file.filename,
+                channel=form.channel.data or "",
+                dry_run=form.dry_run.data,
+                by=g.user,
+            )
+        except importing.ImportRefused as error:
+            db.session.rollback()
+            form.file.errors = [error.message]
+            report = error.report
+        except ServiceError as error:
+            db.session.rollback()
+            form.refuse(error, "file")
+        if report is not None and not form.errors:
+            if form.dry_run.data:
+                # A check stores nothing, whatever the import did on the way.
                 db.session.rollback()
             else:
                 db.session.commit()
@@ -110,14 +97,7 @@ def import_responses(survey_id: int):
     return render_template(
         "fieldwork/import_responses.html",
         survey=survey,
-        errors=errors,
+        form=form,
+        form_has_errors=bool(form.errors),
         report=report,
-        channel=channel,
-        dry_run=dry_run,
-        channels=[
-            ("paper", "Paper questionnaires"),
-            ("face_to_face", "Face to face"),
-            ("online", "Online (another survey tool)"),
-            ("imported", "Imported (say so per row with a channel column)"),
-        ],
-    ), (400 if errors else 200)
+    ), (400 if form.errors else 200)

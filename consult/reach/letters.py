@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response as FlaskResponse
-from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, g, jsonify, redirect, render_template, url_for
 
 from .. import jobs
 from ..extensions import db
@@ -15,9 +15,11 @@ from ..models import Job, Role, Survey
 from ..security import owned_or_404, role_required
 from ..services import ServiceError
 from ..services import letters as service
+from ..unit_of_work import UnitOfWork
 from ..vocabulary import JobStatus
 from ..wording import counted
 from . import bp
+from .forms import MakeLettersForm, WordingForm
 
 
 def _job(survey: Survey, job_id: int) -> Job:
@@ -27,8 +29,10 @@ def _job(survey: Survey, job_id: int) -> Job:
     return job
 
 
-def _page(survey: Survey, *, errors: dict[str, str] | None = None, values: Any = None) -> Any:
-    found = service.settings(survey)
+def _page(survey: Survey, form: WordingForm | None = None) -> Any:
+    if form is None:
+        found = service.settings(survey)
+        form = WordingForm(data={"why": found.why, "contact": found.contact})
     active = service.active_job(survey)
     return render_template(
         "reach/letters.html",
@@ -40,11 +44,11 @@ def _page(survey: Survey, *, errors: dict[str, str] | None = None, values: Any =
         active=active,
         active_json=jobs.as_json(active) if active else None,
         default_why=service.DEFAULT_WHY,
-        paper=service.paper_line(survey, found.contact),
-        values=values or {"why": found.why, "contact": found.contact},
-        errors=errors or {},
+        paper=service.paper_line(survey, service.settings(survey).contact),
+        form=form,
+        form_has_errors=bool(form.errors),
         JobStatus=JobStatus,
-    ), (400 if errors else 200)
+    ), (400 if form.errors else 200)
 
 
 @bp.route("/<int:survey_id>/letters")
@@ -57,15 +61,14 @@ def letters_page(survey_id: int) -> Any:
 @role_required(Role.OFFICER)
 def letters_wording(survey_id: int) -> Any:
     survey = owned_or_404(Survey, survey_id)
-    values = {"why": request.form.get("why", ""), "contact": request.form.get("contact", "")}
-    try:
+    form = WordingForm()
+    with UnitOfWork() as work:
         service.save_settings(
-            survey, why=values["why"], contact=values["contact"], user_id=g.user.id
+            survey, why=form.why.data or "", contact=form.contact.data or "", user_id=g.user.id
         )
-    except ServiceError as error:
-        db.session.rollback()
-        return _page(survey, errors={error.field or "why": error.message}, values=values)
-    db.session.commit()
+    if not work.ok:
+        form.refuse(work.error, "why")
+        return _page(survey, form)
     flash("Letter wording saved: the next letters you make use it.", "success")
     return redirect(url_for("reach.letters_page", survey_id=survey.id))
 
@@ -74,7 +77,7 @@ def letters_wording(survey_id: int) -> Any:
 @role_required(Role.OFFICER)
 def letters_make(survey_id: int) -> Any:
     survey = owned_or_404(Survey, survey_id)
-    reminders = request.form.get("kind") == "reminders"
+    reminders = MakeLettersForm().kind.data == "reminders"
     try:
         started = service.start(survey, reminders=reminders, user_id=g.user.id)
     except ServiceError as error:

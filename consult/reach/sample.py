@@ -12,8 +12,10 @@ from ..models import Role, Survey
 from ..security import has_role, owned_or_404, role_required
 from ..services import ServiceError, address_files
 from ..services import sampling as service
+from ..unit_of_work import UnitOfWork
 from ..wording import counted
 from . import bp
+from .forms import AddressSearchForm, CancelCodeForm, DrawForm
 
 
 @bp.context_processor
@@ -36,66 +38,60 @@ def _address_files_are_large(endpoint: str | None, values: dict[str, Any] | None
         request.max_content_length = address_files.MAX_FILE_BYTES + 64 * 1024
 
 
-def _upload() -> tuple[bytes, str]:
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise ServiceError("Choose an address file to upload", field="file")
-    content = upload.read(address_files.MAX_FILE_BYTES + 1)
-    if not content:
-        raise ServiceError("The file is empty", field="file")
-    return content, upload.filename
-
-
 @bp.get("/<int:survey_id>/sample")
 @role_required(Role.VIEWER)
 def sample(survey_id: int) -> Any:
-    return _sample_page(owned_or_404(Survey, survey_id))
+    return _sample_page(owned_or_404(Survey, survey_id), DrawForm())
 
 
 def _sample_page(
-    survey: Survey,
-    errors: dict[str, str] | None = None,
-    problems: list[str] | None = None,
-    more: int = 0,
+    survey: Survey, form: DrawForm, problems: list[str] | None = None, more: int = 0
 ) -> Any:
     return render_template(
         "reach/sample.html",
         survey=survey,
         summary=service.sample_summary(survey),
-        errors=errors or {},
+        form=form,
+        form_has_errors=bool(form.errors),
         problems=problems or [],
         more_problems=more,
-        form=request.form,
         columns=address_files.ADDRESS_FILE_COLUMNS,
-    ), (400 if errors else 200)
+    ), (400 if form.errors else 200)
 
 
 @bp.post("/<int:survey_id>/sample")
 @role_required(Role.OFFICER)
 def draw_sample(survey_id: int) -> Any:
     survey = owned_or_404(Survey, survey_id)
+    form = DrawForm()
     try:
-        request_ = service.parse_draw_request(request.form)
-        content, filename = _upload()
+        # The choices are checked before the file, so a wrong size is
+        # named even when the file is missing too.
+        choices = service.parse_draw_request(form.choices_made())
+    except ServiceError as error:
+        form.validate()
+        form.refuse(error, "size")
+        return _sample_page(survey, form)
+    if not form.validate():
+        return _sample_page(survey, form)
+    with UnitOfWork() as work:
         drawn = service.draw_addresses(
             survey,
-            content,
-            size=request_.size,
-            sizes=request_.sizes,
-            stratum_column=request_.stratum_column,
-            seed=request_.seed,
-            filename=filename,
+            form.file.content,
+            size=choices.size,
+            sizes=choices.sizes,
+            stratum_column=choices.stratum_column,
+            seed=choices.seed,
+            filename=form.file.filename,
             by=g.user,
         )
-    except address_files.AddressFileError as error:
-        db.session.rollback()
-        errors = {"file": "The address file has problems; nothing was drawn or stored"}
-        return _sample_page(survey, errors, error.problems, error.more)
-    except ServiceError as error:
-        db.session.rollback()
-        return _sample_page(survey, {error.field or "file": error.message})
+    if isinstance(work.error, address_files.AddressFileError):
+        form.file.errors = ["The address file has problems; nothing was drawn or stored"]
+        return _sample_page(survey, form, work.error.problems, work.error.more)
+    if work.error is not None:
+        form.refuse(work.error, "file")
+        return _sample_page(survey, form)
     total = sum(int(s["drawn"]) for s in drawn.strata.values())
-    db.session.commit()
     flash(
         f"Drew {counted(total, 'address', 'addresses')} (seed {drawn.seed}); each has a code.",
         "success",
@@ -107,14 +103,17 @@ def draw_sample(survey_id: int) -> Any:
 @role_required(Role.VIEWER)
 def sample_addresses(survey_id: int) -> Any:
     survey = owned_or_404(Survey, survey_id)
-    search = request.args.get("q", "")[:100]
-    status = request.args.get("status", "")
+    form = AddressSearchForm(service.CODE_STATUS_LABELS, formdata=request.args)
+    search = (form.q.data or "")[:100]
+    status = form.status.data or ""
+    form.q.data = search
     page = request.args.get("page", 1, type=int) or 1
     rows, total = service.list_addresses(survey, search=search, status=status, page=page)
     pages = max(1, -(-total // service.PAGE_SIZE))
     return render_template(
         "reach/sample_addresses.html",
         survey=survey,
+        form=form,
         rows=rows,
         total=total,
         search=search,
@@ -134,7 +133,7 @@ def cancel_sample_code(survey_id: int, address_id: int) -> Any:
     back = url_for(
         "reach.sample_addresses",
         survey_id=survey.id,
-        q=request.form.get("q", "")[:100] or None,
+        q=(CancelCodeForm().q.data or "")[:100] or None,
     )
     try:
         service.cancel_code(survey, address, by=g.user)

@@ -6,49 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import (
-    GovFileInput,
     GovSelect,
     GovTextArea,
     GovTextInput,
 )
-from werkzeug.datastructures import FileStorage
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import StopValidation
 
-from ...forms import BaseForm, Checkbox, choices, optional_id
+from ...forms import BaseForm, Checkbox, UploadField, choices, optional_id
 from ...vocabulary import Audience
-from ..common import MAX_UPLOAD
-
-
-class UploadField(FileField):
-    """A file of at most 5 MB. Validating reads it (never more than 5 MB and
-    one byte, so a huge file costs no memory) and keeps its bytes in
-    `content`."""
-
-    widget = GovFileInput()
-
-    def __init__(
-        self, label: str, *, suffixes: tuple[str, ...] = (), wrong_suffix: str = "", **kwargs: Any
-    ) -> None:
-        super().__init__(label, **kwargs)
-        self.suffixes = suffixes
-        self.wrong_suffix = wrong_suffix
-        self.content = b""
-
-    def pre_validate(self, form: Any) -> None:
-        file = self.data
-        if not isinstance(file, FileStorage) or not file.filename:
-            raise StopValidation("Choose a file to upload")
-        if self.suffixes and not file.filename.lower().endswith(self.suffixes):
-            raise StopValidation(self.wrong_suffix)
-        content = file.read(MAX_UPLOAD + 1)
-        if len(content) > MAX_UPLOAD:
-            raise StopValidation("The file is larger than 5 MB")
-        if not content:
-            raise StopValidation("The file is empty")
-        self.content = content
 
 
 class BankForm(BaseForm):
